@@ -1,0 +1,127 @@
+package zohoauth
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Store persists one Zoho account's token so that a restarted service, a
+// cron job and other processes can pick it up instead of minting new ones.
+//
+// Contract, for every implementation:
+//   - Load returns the most recently saved token. When nothing has been saved
+//     yet it returns an error that matches ErrNoToken (errors.Is); any other
+//     error means the store could not be read or its content is damaged, and
+//     the caller must not treat it as "empty".
+//   - Save replaces the stored token with tok, completely or not at all: a
+//     failed Save leaves the previous token in place.
+//   - Load and Save are safe for concurrent use. Neither keeps tok or the
+//     returned token: callers may not modify a token they passed in or got
+//     back while the store could still see it, and the store copies.
+//   - ctx bounds the call; an implementation returns ctx's error when it ends.
+type Store interface {
+	Load(ctx context.Context) (*Token, error)
+	Save(ctx context.Context, tok *Token) error
+}
+
+// Locker is implemented by stores that can make one refresh happen at a time
+// across every process sharing the store. A Source whose store is a Locker
+// refreshes like this: lock, load again, adopt a fresh token if another
+// process saved one, otherwise refresh and save, then unlock.
+//
+// Lock waits until the caller holds the lock or ctx ends (returning ctx's
+// error, wrapped). The lock stays held until unlock is called or, where the
+// store uses leases, at least lease has passed; lease is the longest the
+// holder may need. unlock is safe to call more than once and releases only
+// the caller's own hold.
+type Locker interface {
+	Lock(ctx context.Context, lease time.Duration) (unlock func(), err error)
+}
+
+// Deleter is implemented by stores that can remove their token, as done after
+// the refresh token is revoked.
+type Deleter interface {
+	Delete(ctx context.Context) error
+}
+
+// MemoryStore keeps a token in memory. It survives nothing, but lets several
+// Sources in one process share one token and one refresh. The zero value is
+// an empty store ready to use.
+type MemoryStore struct {
+	mu   sync.Mutex
+	tok  *Token
+	lock chan struct{} // created on first Lock; holds one value while locked
+}
+
+// Load returns a copy of the saved token, or ErrNoToken.
+func (m *MemoryStore) Load(ctx context.Context) (*Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.tok == nil {
+		return nil, ErrNoToken
+	}
+	c := *m.tok
+	c.auth = nil
+	return &c, nil
+}
+
+// Save stores a copy of tok.
+func (m *MemoryStore) Save(ctx context.Context, tok *Token) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkSavable(tok); err != nil {
+		return err
+	}
+	c := *tok
+	c.auth = nil
+	m.mu.Lock()
+	m.tok = &c
+	m.mu.Unlock()
+	return nil
+}
+
+// Delete forgets the saved token.
+func (m *MemoryStore) Delete(ctx context.Context) error {
+	m.mu.Lock()
+	m.tok = nil
+	m.mu.Unlock()
+	return nil
+}
+
+// Lock implements Locker within this process. lease is ignored: the lock is
+// held until unlock.
+func (m *MemoryStore) Lock(ctx context.Context, lease time.Duration) (func(), error) {
+	m.mu.Lock()
+	if m.lock == nil {
+		m.lock = make(chan struct{}, 1)
+	}
+	ch := m.lock
+	m.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-ch }) }, nil
+}
+
+// String describes the store without its token.
+func (m *MemoryStore) String() string { return "zohoauth.MemoryStore" }
+
+// GoString hides the token from %#v.
+func (m *MemoryStore) GoString() string { return m.String() }
+
+// checkSavable refuses what must never be persisted: nothing, or a response
+// without an access token (an error body mistaken for a token).
+func checkSavable(tok *Token) error {
+	if tok == nil || tok.AccessToken == "" {
+		return errNotAToken
+	}
+	return nil
+}

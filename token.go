@@ -1,0 +1,147 @@
+package zohoauth
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Token is one set of Zoho OAuth credentials: an access token, the refresh
+// token that mints new ones, and where they may be used.
+//
+// A Token obtained from this package must be treated as immutable: sources
+// hand the same *Token to many goroutines. Copy it before changing a field.
+//
+// Printing a Token with any fmt verb, String, GoString or log/slog never shows
+// the access token or the refresh token. Its JSON form (see MarshalJSON) does
+// hold them, since that is what stores persist.
+type Token struct {
+	// AccessToken is sent on API calls. It lives about one hour.
+	AccessToken string
+	// RefreshToken mints new access tokens. Zoho never rotates it; refresh
+	// responses omit it and this package keeps the previous value.
+	RefreshToken string
+	// TokenType is what Zoho reported, usually "Bearer". The header this
+	// package sends is chosen by Transport.Scheme, not by this field.
+	TokenType string
+	// APIDomain is the base URL for this account's API calls, for example
+	// "https://www.zohoapis.eu". Refresh responses may omit it; the previous
+	// value is kept.
+	APIDomain string
+	// Scope lists the granted scopes, separated by spaces, as Zoho reports them.
+	Scope string
+	// Expiry is when the access token stops working. The zero time means
+	// unknown: such a token is treated as expired.
+	Expiry time.Time
+	// AccountsServer is the Zoho accounts server the token came from, for
+	// example "https://accounts.zoho.eu". Refreshes go there.
+	AccountsServer string
+
+	// auth caches the Authorization header values for this access token so
+	// the hot path does not concatenate strings. It is set only on tokens
+	// built by this package and never serialised.
+	auth *authValues
+}
+
+type authValues struct {
+	zoho   []string
+	bearer []string
+}
+
+func newAuthValues(access string) *authValues {
+	z := "Zoho-oauthtoken " + access
+	b := "Bearer " + access
+	return &authValues{zoho: []string{z}[:1:1], bearer: []string{b}[:1:1]}
+}
+
+// sealed returns a copy of t with its header values precomputed.
+func (t *Token) sealed() *Token {
+	c := *t
+	c.auth = newAuthValues(c.AccessToken)
+	return &c
+}
+
+// Expired reports whether the access token has expired or is missing. A
+// token with a zero Expiry counts as expired.
+func (t *Token) Expired() bool { return t.expiredAt(time.Now()) }
+
+// Valid reports whether t has an access token that has not expired.
+func (t *Token) Valid() bool { return t != nil && !t.Expired() }
+
+func (t *Token) expiredAt(now time.Time) bool {
+	return t == nil || t.AccessToken == "" || t.Expiry.IsZero() || !now.Before(t.Expiry)
+}
+
+// String describes the token without its secrets.
+func (t Token) String() string {
+	return fmt.Sprintf("zohoauth.Token{AccessToken:%s RefreshToken:%s TokenType:%q APIDomain:%q Scope:%q Expiry:%s AccountsServer:%q}",
+		redact(t.AccessToken), redact(t.RefreshToken), t.TokenType, t.APIDomain, t.Scope,
+		t.Expiry.Format(time.RFC3339), t.AccountsServer)
+}
+
+// GoString is used by %#v; it hides the secrets like String.
+func (t Token) GoString() string { return t.String() }
+
+// Format makes every fmt verb (%v, %+v, %#v, %s, %q, %x, ...) print the
+// redacted form.
+func (t Token) Format(f fmt.State, verb rune) {
+	s := t.String()
+	if verb == 'q' {
+		s = fmt.Sprintf("%q", s)
+	}
+	_, _ = f.Write([]byte(s))
+}
+
+// LogValue makes log/slog print the token without its secrets.
+func (t Token) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("access_token", redact(t.AccessToken)),
+		slog.String("refresh_token", redact(t.RefreshToken)),
+		slog.String("api_domain", t.APIDomain),
+		slog.String("scope", t.Scope),
+		slog.Time("expiry", t.Expiry),
+		slog.String("accounts_server", t.AccountsServer),
+	)
+}
+
+func redact(secret string) string {
+	if secret == "" {
+		return `""`
+	}
+	return "REDACTED"
+}
+
+// tokenJSON is the stored form of a Token. It keeps every field, unlike
+// golang.org/x/oauth2.Token which drops api_domain.
+type tokenJSON struct {
+	AccessToken    string    `json:"access_token,omitempty"`
+	RefreshToken   string    `json:"refresh_token,omitempty"`
+	TokenType      string    `json:"token_type,omitempty"`
+	APIDomain      string    `json:"api_domain,omitempty"`
+	Scope          string    `json:"scope,omitempty"`
+	Expiry         time.Time `json:"expiry"`
+	AccountsServer string    `json:"accounts_server,omitempty"`
+}
+
+// MarshalJSON encodes every field of the token, secrets included, with the
+// expiry as an RFC 3339 time. Stores use this form.
+func (t Token) MarshalJSON() ([]byte, error) {
+	return json.Marshal(tokenJSON{
+		AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.TokenType,
+		APIDomain: t.APIDomain, Scope: t.Scope, Expiry: t.Expiry, AccountsServer: t.AccountsServer,
+	})
+}
+
+// UnmarshalJSON decodes the form written by MarshalJSON.
+func (t *Token) UnmarshalJSON(b []byte) error {
+	var j tokenJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*t = Token{
+		AccessToken: j.AccessToken, RefreshToken: j.RefreshToken, TokenType: j.TokenType,
+		APIDomain: j.APIDomain, Scope: j.Scope, Expiry: j.Expiry, AccountsServer: j.AccountsServer,
+	}
+	return nil
+}
