@@ -1,0 +1,263 @@
+// Package storetest checks that a zohoauth.Store keeps the contract written
+// on the Store, Locker and Deleter interfaces. Every store in this project
+// runs it, and so can a store written by a user:
+//
+//	func TestMyStore(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) zohoauth.Store { return newMyStore(t) })
+//	}
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-zoho/zohoauth"
+)
+
+// Run checks the Store contract against stores made by newStore, which must
+// return a new, empty store each time it is called. If the store also
+// implements zohoauth.Locker or zohoauth.Deleter, those contracts are
+// checked too.
+func Run(t *testing.T, newStore func(t *testing.T) zohoauth.Store) {
+	t.Run("EmptyLoadIsErrNoToken", func(t *testing.T) {
+		s := newStore(t)
+		tok, err := s.Load(context.Background())
+		if !errors.Is(err, zohoauth.ErrNoToken) {
+			t.Fatalf("Load on an empty store: got %v, %v; want an error matching ErrNoToken", tok, err)
+		}
+	})
+	t.Run("SaveThenLoadKeepsEveryField", func(t *testing.T) {
+		s := newStore(t)
+		want := Sample(1)
+		if err := s.Save(context.Background(), want); err != nil {
+			t.Fatalf("Save: %v", err)
+		}
+		got, err := s.Load(context.Background())
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		if msg := diff(got, want); msg != "" {
+			t.Fatal(msg)
+		}
+	})
+	t.Run("SaveReplaces", func(t *testing.T) {
+		s := newStore(t)
+		ctx := context.Background()
+		mustSave(t, s, Sample(1))
+		mustSave(t, s, Sample(2))
+		got, err := s.Load(ctx)
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		if msg := diff(got, Sample(2)); msg != "" {
+			t.Fatal(msg)
+		}
+	})
+	t.Run("RefusesNonTokensAndKeepsThePrevious", func(t *testing.T) {
+		s := newStore(t)
+		mustSave(t, s, Sample(1))
+		for name, bad := range map[string]*zohoauth.Token{
+			"nil":             nil,
+			"no access token": {RefreshToken: "1000.r.only", Expiry: time.Now().Add(time.Hour)},
+		} {
+			if err := s.Save(context.Background(), bad); err == nil {
+				t.Errorf("Save(%s) succeeded; want an error", name)
+			}
+		}
+		got, err := s.Load(context.Background())
+		if err != nil {
+			t.Fatalf("Load after refused saves: %v", err)
+		}
+		if msg := diff(got, Sample(1)); msg != "" {
+			t.Fatal("previous token lost: " + msg)
+		}
+	})
+	t.Run("StoresCopies", func(t *testing.T) {
+		s := newStore(t)
+		in := Sample(1)
+		mustSave(t, s, in)
+		in.AccessToken = "changed-by-caller"
+		got, err := s.Load(context.Background())
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		got.RefreshToken = "changed-after-load"
+		again, err := s.Load(context.Background())
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		if msg := diff(again, Sample(1)); msg != "" {
+			t.Fatal("store shares memory with its callers: " + msg)
+		}
+	})
+	t.Run("CancelledContext", func(t *testing.T) {
+		s := newStore(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := s.Save(ctx, Sample(1)); err == nil {
+			t.Error("Save with a cancelled context succeeded")
+		}
+		if _, err := s.Load(ctx); err == nil || errors.Is(err, zohoauth.ErrNoToken) {
+			t.Errorf("Load with a cancelled context: got %v; want the context's error", err)
+		}
+	})
+	t.Run("ConcurrentSaveAndLoad", func(t *testing.T) {
+		s := newStore(t)
+		ctx := context.Background()
+		mustSave(t, s, Sample(0))
+		var wg sync.WaitGroup
+		for w := 1; w <= 4; w++ {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 20; i++ {
+					if err := s.Save(ctx, Sample(w)); err != nil {
+						t.Errorf("Save: %v", err)
+						return
+					}
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 20; i++ {
+					got, err := s.Load(ctx)
+					if err != nil {
+						t.Errorf("Load: %v", err)
+						return
+					}
+					if !isSample(got) {
+						t.Errorf("Load returned a token that was never saved whole: %+v", got)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	})
+	if _, ok := newStore(t).(zohoauth.Locker); ok {
+		t.Run("Locker", func(t *testing.T) { runLocker(t, newStore) })
+	}
+	if _, ok := newStore(t).(zohoauth.Deleter); ok {
+		t.Run("Deleter", func(t *testing.T) {
+			s := newStore(t)
+			mustSave(t, s, Sample(1))
+			if err := s.(zohoauth.Deleter).Delete(context.Background()); err != nil {
+				t.Fatalf("Delete: %v", err)
+			}
+			if _, err := s.Load(context.Background()); !errors.Is(err, zohoauth.ErrNoToken) {
+				t.Fatalf("Load after Delete: %v; want ErrNoToken", err)
+			}
+		})
+	}
+}
+
+func runLocker(t *testing.T, newStore func(t *testing.T) zohoauth.Store) {
+	l := newStore(t).(zohoauth.Locker)
+	ctx := context.Background()
+	unlock, err := l.Lock(ctx, 10*time.Second)
+	if err != nil {
+		t.Fatalf("Lock: %v", err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if u2, err := l.Lock(short, 10*time.Second); err == nil {
+		u2()
+		t.Fatal("a second Lock succeeded while the first was held")
+	}
+	unlock()
+	unlock() // a second call must be harmless
+	u3, err := l.Lock(ctx, 10*time.Second)
+	if err != nil {
+		t.Fatalf("Lock after unlock: %v", err)
+	}
+	// Exclusion under contention: a counter only the holder touches.
+	u3()
+	var mu sync.Mutex
+	inside, maxInside := 0, 0
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 5; j++ {
+				u, err := l.Lock(ctx, 10*time.Second)
+				if err != nil {
+					t.Errorf("Lock: %v", err)
+					return
+				}
+				mu.Lock()
+				inside++
+				maxInside = max(maxInside, inside)
+				mu.Unlock()
+				time.Sleep(time.Millisecond)
+				mu.Lock()
+				inside--
+				mu.Unlock()
+				u()
+			}
+		}()
+	}
+	wg.Wait()
+	if maxInside != 1 {
+		t.Fatalf("%d holders at once; want 1", maxInside)
+	}
+}
+
+// Sample returns a complete token whose every field is derived from n, for
+// tests that need distinct, recognisable tokens.
+func Sample(n int) *zohoauth.Token {
+	return &zohoauth.Token{
+		AccessToken:    fmt.Sprintf("1000.access%d.secret", n),
+		RefreshToken:   fmt.Sprintf("1000.refresh%d.secret", n),
+		TokenType:      "Bearer",
+		APIDomain:      "https://www.zohoapis.eu",
+		Scope:          "ZohoCRM.modules.ALL ZohoCRM.settings.READ",
+		Expiry:         time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC).Add(time.Duration(n) * time.Minute),
+		AccountsServer: "https://accounts.zoho.eu",
+	}
+}
+
+func isSample(got *zohoauth.Token) bool {
+	for n := 0; n <= 4; n++ {
+		if diff(got, Sample(n)) == "" {
+			return true
+		}
+	}
+	return false
+}
+
+func mustSave(t *testing.T, s zohoauth.Store, tok *zohoauth.Token) {
+	t.Helper()
+	if err := s.Save(context.Background(), tok); err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+}
+
+// diff compares two tokens field by field; secrets are compared but never
+// printed.
+func diff(got, want *zohoauth.Token) string {
+	if got == nil {
+		return "got no token"
+	}
+	switch {
+	case got.AccessToken != want.AccessToken:
+		return "AccessToken differs"
+	case got.RefreshToken != want.RefreshToken:
+		return "RefreshToken differs"
+	case got.TokenType != want.TokenType:
+		return fmt.Sprintf("TokenType = %q, want %q", got.TokenType, want.TokenType)
+	case got.APIDomain != want.APIDomain:
+		return fmt.Sprintf("APIDomain = %q, want %q", got.APIDomain, want.APIDomain)
+	case got.Scope != want.Scope:
+		return fmt.Sprintf("Scope = %q, want %q", got.Scope, want.Scope)
+	case !got.Expiry.Equal(want.Expiry):
+		return fmt.Sprintf("Expiry = %v, want %v", got.Expiry, want.Expiry)
+	case got.AccountsServer != want.AccountsServer:
+		return fmt.Sprintf("AccountsServer = %q, want %q", got.AccountsServer, want.AccountsServer)
+	}
+	return ""
+}
