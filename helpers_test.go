@@ -61,7 +61,7 @@ type fakeZoho struct {
 	calls    atomic.Int64 // token endpoint requests
 	n        int
 	lifetime time.Duration
-	delay    time.Duration // token endpoint latency (fake time in bubbles)
+	delay    time.Duration             // token endpoint latency (fake time in bubbles)
 	reply    func(n int) (int, string) // overrides the token endpoint's answer when set
 	valid    map[string]bool
 	apiCalls atomic.Int64

@@ -559,4 +559,3 @@ func later(a, b time.Time) time.Time {
 	}
 	return a
 }
-
