@@ -22,7 +22,7 @@ func TestDataCenterFromRedirect(t *testing.T) {
 		{"ca", "https://accounts.zohocloud.ca", zohoauth.CA, true},
 		{"cn", "https://accounts.zoho.com.cn/", zohoauth.CN, true},
 		{"EU", "https://ACCOUNTS.ZOHO.EU", zohoauth.EU, true},
-		{"eu", "https://accounts.zoho.com", zohoauth.DataCenter{}, false},   // disagree
+		{"eu", "https://accounts.zoho.com", zohoauth.DataCenter{}, false}, // disagree
 		{"eu", "https://accounts.zoho.eu.evil.example", zohoauth.DataCenter{}, false},
 		{"", "https://evil.example", zohoauth.DataCenter{}, false},
 		{"", "http://accounts.zoho.eu", zohoauth.DataCenter{}, false},       // not https
