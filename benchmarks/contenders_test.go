@@ -1,0 +1,199 @@
+package benchmarks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/auth"
+	"cloud.google.com/go/auth/httptransport"
+	"github.com/go-zoho/zohoauth"
+	"golang.org/x/oauth2"
+)
+
+// setup is what a contender is built from.
+type setup struct {
+	zoho      *fakeZoho         // token endpoint (always) and API (when inner is nil)
+	inner     http.RoundTripper // makes the API requests; nil means zoho
+	seed      seed              // the token to start from
+	apiDomain string            // the seed's api_domain; "" means the fake's
+}
+
+func (s setup) base() http.RoundTripper {
+	if s.inner != nil {
+		return s.inner
+	}
+	return s.zoho
+}
+
+func (s setup) domain() string {
+	if s.apiDomain != "" {
+		return s.apiDomain
+	}
+	return apiDomain
+}
+
+// contender is one way of adding a token to requests, built the way its
+// users would build it.
+type contender struct {
+	name  string
+	build func(s setup) (rt http.RoundTripper, stop func())
+}
+
+var (
+	bare = contender{"bare", func(s setup) (http.RoundTripper, func()) {
+		return s.base(), func() {}
+	}}
+	floor = contender{"floor", func(s setup) (http.RoundTripper, func()) {
+		return &floorTransport{base: s.base(), value: []string{"Zoho-oauthtoken " + s.seed.access}}, func() {}
+	}}
+	zohoauthC = contender{"zohoauth", func(s setup) (http.RoundTripper, func()) {
+		src := zohoauth.NewSource(&zohoauth.Config{
+			ClientID:     clientID,
+			ClientSecret: clientSecret,
+			AccountsURL:  accountsURL,
+			HTTPClient:   &http.Client{Transport: s.zoho},
+		}, zohoauth.WithToken(&zohoauth.Token{
+			AccessToken:  s.seed.access,
+			RefreshToken: refreshToken,
+			TokenType:    "Bearer",
+			APIDomain:    s.domain(),
+			Expiry:       s.seed.expiry,
+		}))
+		return &zohoauth.Transport{Source: src, Base: s.base()}, func() { src.Close() }
+	}}
+	oauth2C = contender{"oauth2", func(s setup) (http.RoundTripper, func()) {
+		conf := &oauth2.Config{
+			ClientID:     clientID,
+			ClientSecret: clientSecret,
+			Endpoint:     oauth2.Endpoint{TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInParams},
+		}
+		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Transport: s.zoho})
+		src := conf.TokenSource(ctx, &oauth2.Token{
+			AccessToken:  s.seed.access,
+			RefreshToken: refreshToken,
+			TokenType:    "Bearer",
+			Expiry:       s.seed.expiry,
+		})
+		return &oauth2.Transport{Source: src, Base: s.base()}, func() {}
+	}}
+	cloudauthC = contender{"cloudauth", func(s setup) (http.RoundTripper, func()) {
+		p := &zohoProvider{client: &http.Client{Transport: s.zoho}, seed: &auth.Token{
+			Value: s.seed.access, Type: "Bearer", Expiry: s.seed.expiry,
+		}}
+		tp := auth.NewCachedTokenProvider(p, nil)
+		// The first Token call hands over the seed without a request, so the
+		// cache starts where the other contenders start.
+		if _, err := tp.Token(context.Background()); err != nil {
+			panic(err)
+		}
+		return &cloudTransport{provider: tp, base: s.base()}, func() {}
+	}}
+)
+
+// competitors are the contenders that manage tokens.
+var competitors = []contender{zohoauthC, oauth2C, cloudauthC}
+
+// floorTransport is the least a correct token-adding RoundTripper can do:
+// copy the request and its header map (so the caller's request is not
+// modified), set one precomputed header value. It fetches no token.
+type floorTransport struct {
+	base  http.RoundTripper
+	value []string
+}
+
+func (t *floorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := new(http.Request)
+	*r = *req
+	h := make(http.Header, len(req.Header)+1)
+	for k, v := range req.Header {
+		h[k] = v[:len(v):len(v)]
+	}
+	h["Authorization"] = t.value
+	r.Header = h
+	return t.base.RoundTrip(r)
+}
+
+// cloudTransport is the minimal RoundTripper around a cloud.google.com/go/auth
+// TokenProvider, written like that module's own authTransport (without its
+// Google-only universe domain check): clone the request, SetAuthHeader.
+type cloudTransport struct {
+	provider auth.TokenProvider
+	base     http.RoundTripper
+}
+
+func (t *cloudTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	closed := false
+	if req.Body != nil {
+		defer func() {
+			if !closed {
+				req.Body.Close()
+			}
+		}()
+	}
+	tok, err := t.provider.Token(req.Context())
+	if err != nil {
+		return nil, err
+	}
+	req2 := req.Clone(req.Context())
+	httptransport.SetAuthHeader(tok, req2)
+	closed = true
+	return t.base.RoundTrip(req2)
+}
+
+// zohoProvider is the auth.TokenProvider a user of cloud.google.com/go/auth
+// would write for Zoho: one refresh request per call. Its first call returns
+// seed without a request.
+type zohoProvider struct {
+	client *http.Client
+	seed   *auth.Token
+}
+
+func (p *zohoProvider) Token(ctx context.Context) (*auth.Token, error) {
+	if s := p.seed; s != nil {
+		p.seed = nil // the cached provider calls Token under its own lock
+		return s, nil
+	}
+	form := url.Values{
+		"grant_type":    {"refresh_token"},
+		"client_id":     {clientID},
+		"client_secret": {clientSecret},
+		"refresh_token": {refreshToken},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("zoho token endpoint: HTTP %d", resp.StatusCode)
+	}
+	var r struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int    `json:"expires_in"`
+		Error       string `json:"error"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, err
+	}
+	if r.AccessToken == "" {
+		return nil, errors.New("zoho token endpoint: no access_token")
+	}
+	return &auth.Token{Value: r.AccessToken, Type: r.TokenType, Expiry: time.Now().Add(time.Duration(r.ExpiresIn) * time.Second)}, nil
+}

@@ -1,0 +1,135 @@
+package benchmarks
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+// These tests keep the harness honest: every contender really adds the
+// token and leaves the caller's request alone, and each scenario, run small,
+// shows the behaviour its benchmark reports.
+
+type recorder struct {
+	got  []string
+	resp *http.Response
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.got = append(r.got, req.Header.Get("Authorization"))
+	return r.resp, nil
+}
+
+func TestContendersAddTheToken(t *testing.T) {
+	want := map[string]string{
+		"floor":     "Zoho-oauthtoken 1000.access-seed.bench",
+		"zohoauth":  "Zoho-oauthtoken 1000.access-seed.bench",
+		"oauth2":    "Bearer 1000.access-seed.bench",
+		"cloudauth": "Bearer 1000.access-seed.bench",
+	}
+	for _, c := range hotContenders[1:] {
+		t.Run(c.name, func(t *testing.T) {
+			rec := &recorder{resp: newStaticTransport().resp}
+			rt, stop := c.build(hotSetup(rec, ""))
+			defer stop()
+			req := newRequest("")
+			for range 3 {
+				if status, err := do(rt, req); err != nil || status != http.StatusOK {
+					t.Fatalf("status %d, error %v", status, err)
+				}
+			}
+			for _, got := range rec.got {
+				if got != want[c.name] {
+					t.Errorf("Authorization = %q, want %q", got, want[c.name])
+				}
+			}
+			if len(req.Header) != 1 || req.Header.Get("Authorization") != "" {
+				t.Errorf("caller's request changed: %v", req.Header)
+			}
+		})
+	}
+}
+
+func TestFakeAPIChecksTokens(t *testing.T) {
+	f := newFakeZoho()
+	s := f.seedToken(time.Now().Add(time.Hour))
+	req := newRequest("")
+	if status, _ := do(f, req); status != http.StatusUnauthorized {
+		t.Errorf("no token: status %d, want 401", status)
+	}
+	req.Header.Set("Authorization", "Zoho-oauthtoken "+s.access)
+	if status, _ := do(f, req); status != http.StatusOK {
+		t.Errorf("seed token: status %d, want 200", status)
+	}
+	f.revokeAll()
+	if status, _ := do(f, req); status != http.StatusUnauthorized {
+		t.Errorf("revoked token: status %d, want 401", status)
+	}
+}
+
+func TestStormSmall(t *testing.T) {
+	for _, c := range competitors {
+		o := runStorm(c, 200, 50*time.Millisecond)
+		if o.tokenCalls != 1 || o.failed != 0 {
+			t.Errorf("%s: %d token calls, %d failed; want 1 and 0", c.name, o.tokenCalls, o.failed)
+		}
+	}
+}
+
+func TestNearExpirySmall(t *testing.T) {
+	const delay = 150 * time.Millisecond
+	z := runNearExpiry(zohoauthC, 100*time.Millisecond, delay, 300)
+	if z.tokenCalls != 1 || z.failed != 0 {
+		t.Errorf("zohoauth: %d token calls, %d failed; want 1 and 0", z.tokenCalls, z.failed)
+	}
+	if worst := quantile(z.lat, 1); worst >= delay {
+		t.Errorf("zohoauth: a request waited %v, as long as the refresh", worst)
+	}
+	// The scenario must cross the point where x/oauth2 refreshes, or it
+	// measures nothing.
+	o := runNearExpiry(oauth2C, 100*time.Millisecond, delay, 300)
+	if worst := quantile(o.lat, 1); worst < delay/2 {
+		t.Errorf("oauth2: worst request took %v; the scenario did not reach its refresh", worst)
+	}
+}
+
+func TestFailingEndpointSmall(t *testing.T) {
+	z, follow := runFailing(zohoauthC, 5, 10*time.Millisecond)
+	if z.failed != 5 || z.tokenCalls < 1 || z.tokenCalls > 3 || follow != 0 {
+		t.Errorf("zohoauth: %d failed, %d token calls, %d follow-up calls; want 5, 1..3 (one call and its retries), 0",
+			z.failed, z.tokenCalls, follow)
+	}
+	if spread := quantile(z.lat, 1) - quantile(z.lat, 0); spread > 100*time.Millisecond {
+		t.Errorf("zohoauth: waiters finished %v apart; they should share one failure", spread)
+	}
+	o, follow := runFailing(oauth2C, 5, 10*time.Millisecond)
+	if o.tokenCalls != 5 || follow != 5 {
+		t.Errorf("oauth2: %d token calls, %d follow-up calls; the scenario expects one each per request", o.tokenCalls, follow)
+	}
+}
+
+func TestRevokedSmall(t *testing.T) {
+	z := runRevoked(zohoauthC, 5, 5, 10*time.Millisecond)
+	if z.failed != 0 || z.tokenCalls != 1 {
+		t.Errorf("zohoauth: %d failed, %d token calls; want 0 and 1", z.failed, z.tokenCalls)
+	}
+	o := runRevoked(oauth2C, 5, 5, 10*time.Millisecond)
+	if o.failed != 10 || o.tokenCalls != 0 {
+		t.Errorf("oauth2: %d failed, %d token calls; the scenario expects 10 and 0", o.failed, o.tokenCalls)
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	ds := []time.Duration{5, 1, 4, 2, 3, 6, 7, 8, 9, 10}
+	for _, c := range []struct {
+		q    float64
+		want time.Duration
+	}{{0, 1}, {0.5, 5}, {0.9, 9}, {0.99, 10}, {1, 10}} {
+		if got := quantile(ds, c.q); got != c.want {
+			t.Errorf("quantile(%v) = %v, want %v", c.q, got, c.want)
+		}
+	}
+	if quantile(nil, 0.5) != 0 {
+		t.Error("quantile of nothing is not 0")
+	}
+}
