@@ -164,16 +164,24 @@ func (s *Server) serveAccounts(d *dataCenter, w http.ResponseWriter, r *http.Req
 	}
 }
 
-// serveToken answers POST /oauth/v2/token. Parameters may come in a form
-// body or the query string.
-func (s *Server) serveToken(d *dataCenter, w http.ResponseWriter, r *http.Request) {
+// parsePost parses the parameters of a POST, from the query string and a
+// form body as Zoho does, or answers an error and reports false.
+func parsePost(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
+		return false
 	}
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad request", http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+// serveToken answers POST /oauth/v2/token.
+func (s *Server) serveToken(d *dataCenter, w http.ResponseWriter, r *http.Request) {
+	if !parsePost(w, r) {
 		return
 	}
 	s.mu.Lock()
@@ -292,13 +300,7 @@ func (s *Server) grantTokens(d *dataCenter, form url.Values, apiDomain string) a
 // serveRevoke answers POST /oauth/v2/token/revoke?token=...: a refresh
 // token takes its access tokens with it; an access token goes alone.
 func (s *Server) serveRevoke(d *dataCenter, w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad request", http.StatusBadRequest)
+	if !parsePost(w, r) {
 		return
 	}
 	token := r.Form.Get("token")
