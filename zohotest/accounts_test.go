@@ -62,7 +62,11 @@ func TestRealHosts(t *testing.T) {
 func TestTokenParamsInQueryString(t *testing.T) {
 	s, c := newServer(t, zohotest.Options{})
 	v := form("grant_type", "authorization_code", "code", s.NewGrantCode("us"))
-	req, _ := http.NewRequest(http.MethodPost, "https://accounts.zoho.com/oauth/v2/token?"+v.Encode(), nil)
+	req, _ := http.NewRequest(http.MethodGet, "https://accounts.zoho.com/oauth/v2/token?"+v.Encode(), nil)
+	if r := do(t, c, req); r.Status != http.StatusMethodNotAllowed {
+		t.Errorf("GET: %d %s, want 405", r.Status, r.Raw)
+	}
+	req, _ = http.NewRequest(http.MethodPost, "https://accounts.zoho.com/oauth/v2/token?"+v.Encode(), nil)
 	wantToken(t, do(t, c, req))
 }
 
