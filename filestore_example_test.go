@@ -4,54 +4,49 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/http"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/go-zoho/zohoauth"
+	"github.com/go-zoho/zohoauth/zohotest"
 )
 
-// exampleZoho starts a fake Zoho on 127.0.0.1 standing in for an accounts
-// server and its API, and a folder for the token file. It returns the fake's
-// address and a function that removes both.
-func exampleZoho() (accounts, dir string, cleanup func()) {
-	_, srv := serveLoopZoho(time.Hour)
+// exampleFolder makes a folder for an example's token file; real code keeps
+// it somewhere lasting, such as zohoauth.DefaultTokenPath.
+func exampleFolder() (string, func()) {
 	dir, err := os.MkdirTemp("", "zohoauth-example-")
 	if err != nil {
 		log.Fatal(err)
 	}
-	return srv.URL, dir, func() {
-		srv.Close()
-		os.RemoveAll(dir)
-	}
+	return dir, func() { os.RemoveAll(dir) }
 }
 
-// exampleFirstRun does what Example_firstRun shows, for the other examples.
-func exampleFirstRun(accounts, path string) {
-	cfg := &zohoauth.Config{ClientID: "1000.EXAMPLECLIENT", ClientSecret: "example-client-secret", AccountsURL: accounts}
-	tok, err := cfg.Exchange(context.Background(), "1000.example-grant-code")
+// exampleTokenFile does the first run, as Example_firstRun shows, and
+// returns the token file.
+func exampleTokenFile(srv *zohotest.Server, dir string) string {
+	tok, err := fakeZohoConfig(srv).Exchange(context.Background(), srv.NewGrantCode("eu"))
 	if err != nil {
 		log.Fatal(err)
 	}
+	path := filepath.Join(dir, "token.json")
 	if err := zohoauth.NewFileStore(path).Save(context.Background(), tok); err != nil {
 		log.Fatal(err)
 	}
+	return path
 }
 
 // The first run: trade a grant code from Zoho's API console for tokens and
-// save them in a token file, as `zohoauth exchange` does. In real use
-// AccountsURL is the account's data center, such as zohoauth.EU.AccountsURL.
+// save them in a token file, as `zohoauth exchange` does.
 func Example_firstRun() {
-	accounts, dir, cleanup := exampleZoho()
+	srv := zohotest.New(zohotest.Options{})
+	defer srv.Close()
+	dir, cleanup := exampleFolder()
 	defer cleanup()
 	ctx := context.Background()
 
-	cfg := &zohoauth.Config{
-		ClientID:     "1000.EXAMPLECLIENT",
-		ClientSecret: "example-client-secret",
-		AccountsURL:  accounts,
-	}
-	tok, err := cfg.Exchange(ctx, "1000.example-grant-code")
+	cfg := fakeZohoConfig(srv)
+	tok, err := cfg.Exchange(ctx, srv.NewGrantCode("eu"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -63,49 +58,55 @@ func Example_firstRun() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("token file mode:", fi.Mode())
-	fmt.Println("has a refresh token:", tok.RefreshToken != "")
-	// Output:
-	// token file mode: -rw-------
-	// has a refresh token: true
-}
-
-// A service: every start loads the saved token instead of minting one, and
-// the Source keeps it fresh, coordinating refreshes with every other process
-// that uses the same file.
-func Example_service() {
-	accounts, dir, cleanup := exampleZoho()
-	defer cleanup()
-	path := filepath.Join(dir, "token.json")
-	exampleFirstRun(accounts, path)
-	ctx := context.Background()
-
-	cfg := &zohoauth.Config{ClientID: "1000.EXAMPLECLIENT", ClientSecret: "example-client-secret", AccountsURL: accounts}
-	src := zohoauth.NewSource(cfg, zohoauth.WithStore(zohoauth.NewFileStore(path)))
-	defer src.Close()
-	client := zohoauth.NewClient(src)
-
-	tok, err := src.Token(ctx) // the stored token: no call to Zoho
+	saved, err := store.Load(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
-	resp, err := client.Get(tok.APIDomain + "/crm/v8/org")
+	fmt.Println("token file mode:", fi.Mode())
+	fmt.Println("saved with its refresh token:", saved.RefreshToken == tok.RefreshToken)
+	fmt.Println("accounts server:", saved.AccountsServer)
+	// Output:
+	// token file mode: -rw-------
+	// saved with its refresh token: true
+	// accounts server: https://accounts.zoho.eu
+}
+
+// A service: each start loads the saved token instead of minting one, and
+// the Source keeps it fresh, taking turns through the file's lock with every
+// other process that uses the same file.
+func Example_service() {
+	srv := zohotest.New(zohotest.Options{})
+	defer srv.Close()
+	dir, cleanup := exampleFolder()
+	defer cleanup()
+	path := exampleTokenFile(srv, dir)
+
+	src := zohoauth.NewSource(fakeZohoConfig(srv), zohoauth.WithStore(zohoauth.NewFileStore(path)))
+	defer src.Close()
+	// zohoauth.NewClient(src) in real code; here the base transport is the fake.
+	client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: srv.Transport()}}
+
+	resp, err := client.Get("https://www.zohoapis.eu/crm/v8/Leads")
 	if err != nil {
 		log.Fatal(err)
 	}
 	resp.Body.Close()
 	fmt.Println(resp.Status)
-	// Output: 200 OK
+	fmt.Println("refreshes:", srv.Stats().TokenCalls["refresh_token"])
+	// Output:
+	// 200 OK
+	// refreshes: 0
 }
 
 // A cron job: load the saved token, force a refresh and save the new token.
 // Source.Refresh holds the file's lock throughout, so a service refreshing
-// at the same moment waits and then adopts the cron job's token.
+// at the same moment waits, then adopts the cron job's token.
 func Example_cronJob() {
-	accounts, dir, cleanup := exampleZoho()
+	srv := zohotest.New(zohotest.Options{})
+	defer srv.Close()
+	dir, cleanup := exampleFolder()
 	defer cleanup()
-	path := filepath.Join(dir, "token.json")
-	exampleFirstRun(accounts, path)
+	path := exampleTokenFile(srv, dir)
 	ctx := context.Background()
 
 	store := zohoauth.NewFileStore(path)
@@ -113,8 +114,7 @@ func Example_cronJob() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cfg := &zohoauth.Config{ClientID: "1000.EXAMPLECLIENT", ClientSecret: "example-client-secret", AccountsURL: accounts}
-	src := zohoauth.NewSource(cfg, zohoauth.WithStore(store))
+	src := zohoauth.NewSource(fakeZohoConfig(srv), zohoauth.WithStore(store))
 	defer src.Close()
 	tok, err := src.Refresh(ctx) // mints a new access token and saves it
 	if err != nil {
@@ -127,8 +127,10 @@ func Example_cronJob() {
 	fmt.Println("new access token:", tok.AccessToken != before.AccessToken)
 	fmt.Println("saved:", saved.AccessToken == tok.AccessToken)
 	fmt.Println("same refresh token:", saved.RefreshToken == before.RefreshToken)
+	fmt.Println("refreshes:", srv.Stats().TokenCalls["refresh_token"])
 	// Output:
 	// new access token: true
 	// saved: true
 	// same refresh token: true
+	// refreshes: 1
 }

@@ -3,12 +3,10 @@ package zohoauth_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,127 +18,37 @@ import (
 	"time"
 
 	"github.com/go-zoho/zohoauth"
+	"github.com/go-zoho/zohoauth/zohotest"
 )
 
-// Values the loopback fake accepts; none may show up in any output. The
-// examples spell them out.
-const (
-	loopClientSecret = "example-client-secret"
-	loopGrantCode    = "1000.example-grant-code"
-	loopRefresh      = "1000.example-refresh-token"
-)
-
-// loopZoho is a token endpoint and an API for tests and examples whose
-// clients may be other processes. Access tokens live lifetime; the API
-// accepts a token only until it expires.
-type loopZoho struct {
-	lifetime time.Duration
-	base     string // where it is served: api_domain and accounts server
-
-	mu        sync.Mutex
-	minted    int
-	refreshes []time.Time          // when each refresh call arrived
-	expiry    map[string]time.Time // access token -> expiry
-	fail      string               // "", "zoho-error" or "5xx": how refreshes fail
-	apiOK     int
-	apiBad    []string // why requests were refused
+// refreshClock passes requests to a fake Zoho and notes when each refresh
+// call arrived.
+type refreshClock struct {
+	next  http.Handler
+	mu    sync.Mutex
+	times []time.Time
 }
 
-func newLoopZoho(lifetime time.Duration, base string) *loopZoho {
-	return &loopZoho{lifetime: lifetime, base: base, expiry: map[string]time.Time{}}
-}
-
-// serveLoopZoho serves a new fake on 127.0.0.1 until srv is closed.
-func serveLoopZoho(lifetime time.Duration) (*loopZoho, *httptest.Server) {
-	z := newLoopZoho(lifetime, "")
-	srv := httptest.NewUnstartedServer(z)
-	z.base = "http://" + srv.Listener.Addr().String() // before any request can read it
-	srv.Start()
-	return z, srv
-}
-
-func startLoopZoho(t testing.TB, lifetime time.Duration) *loopZoho {
-	z, srv := serveLoopZoho(lifetime)
-	t.Cleanup(srv.Close)
-	return z
-}
-
-func (z *loopZoho) config() *zohoauth.Config {
-	return &zohoauth.Config{ClientID: "1000.EXAMPLECLIENT", ClientSecret: loopClientSecret, AccountsURL: z.base}
-}
-
-func (z *loopZoho) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/oauth/v2/token" {
-		z.api(w, r)
-		return
+func (c *refreshClock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/oauth/v2/token" && r.ParseForm() == nil && r.Form.Get("grant_type") == "refresh_token" {
+		c.mu.Lock()
+		c.times = append(c.times, time.Now())
+		c.mu.Unlock()
 	}
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("client_secret") != loopClientSecret {
-		io.WriteString(w, `{"error":"invalid_client_secret"}`)
-		return
-	}
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	form := r.PostForm
-	switch {
-	case form.Get("grant_type") == "authorization_code" && form.Get("code") == loopGrantCode:
-	case form.Get("grant_type") == "refresh_token" && form.Get("refresh_token") == loopRefresh:
-		z.refreshes = append(z.refreshes, time.Now())
-		switch z.fail {
-		case "zoho-error":
-			io.WriteString(w, `{"error":"invalid_code"}`)
-			return
-		case "5xx":
-			w.WriteHeader(http.StatusBadGateway)
-			return
-		}
-	default:
-		io.WriteString(w, `{"error":"invalid_code"}`)
-		return
-	}
-	z.minted++
-	access := fmt.Sprintf("1000.loop-access-%d.secret", z.minted)
-	z.expiry[access] = time.Now().Add(z.lifetime)
-	fmt.Fprintf(w, `{"access_token":%q,"refresh_token":%q,"api_domain":%q,"token_type":"Bearer","expires_in":%g}`,
-		access, loopRefresh, z.base, z.lifetime.Seconds())
+	c.next.ServeHTTP(w, r)
 }
 
-func (z *loopZoho) api(w http.ResponseWriter, r *http.Request) {
-	access, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Zoho-oauthtoken ")
-	z.mu.Lock()
-	exp, known := z.expiry[access]
-	switch {
-	case !ok || !known:
-		z.apiBad = append(z.apiBad, "unknown token")
-	case !time.Now().Before(exp):
-		z.apiBad = append(z.apiBad, fmt.Sprintf("token expired %v ago", time.Since(exp).Round(time.Millisecond)))
-	default:
-		z.apiOK++
-		z.mu.Unlock()
-		io.WriteString(w, `{"org":[{"id":"1"}]}`)
-		return
-	}
-	z.mu.Unlock()
-	w.WriteHeader(http.StatusUnauthorized)
-	io.WriteString(w, `{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}`)
-}
-
-func (z *loopZoho) refreshTimes() []time.Time {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	return append([]time.Time(nil), z.refreshes...)
-}
-
-func (z *loopZoho) setFail(mode string) {
-	z.mu.Lock()
-	z.fail = mode
-	z.mu.Unlock()
+func (c *refreshClock) refreshes() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Time(nil), c.times...)
 }
 
 func init() {
 	helpers["api-client"] = helperAPIClient
 }
 
-// helperAPIClient calls the loopback API at args[1] through a Source that
+// helperAPIClient calls the fake Zoho at args[1] through a Source that
 // shares the FileStore at args[0], with refresh window args[2], until its
 // standard input closes; then it prints how many requests succeeded and
 // failed.
@@ -152,15 +60,14 @@ func helperAPIClient(args []string) int {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		stop.Store(true)
 	}()
-	u, _ := url.Parse(base)
-	cfg := newLoopZoho(0, base).config()
+	cfg := &zohoauth.Config{ClientID: "test-client-id", ClientSecret: "test-client-secret", AccountsURL: base}
 	src := zohoauth.NewSource(cfg, zohoauth.WithStore(zohoauth.NewFileStore(path)), zohoauth.WithRefreshWindow(window))
 	defer src.Close()
-	client := &http.Client{Transport: &zohoauth.Transport{Source: src, AllowedHosts: []string{u.Host}}}
+	client := zohoauth.NewClient(src)
 	defer client.CloseIdleConnections()
 	ok, failed := 0, 0
 	for !stop.Load() {
-		resp, err := client.Get(base + "/crm/v8/org")
+		resp, err := client.Get(base + "/crm/v8/Leads")
 		if err != nil {
 			failed++
 			fmt.Fprintln(os.Stderr, err)
@@ -186,22 +93,27 @@ func helperAPIClient(args []string) int {
 // succeed.
 //
 // A Source stops sending a token 10 s before its expiry, so the tokens live
-// 11.5 s with a 10 s refresh window: each is due for refresh 1.5 s after it
-// was minted.
+// 12 s with a 10 s refresh window: each is due for refresh 2 s after it was
+// minted, as a 3 s token with a 1 s window would be.
 func TestFileStoreCrossProcessRefresh(t *testing.T) {
 	const (
 		procs    = 8
-		lifetime = 11500 * time.Millisecond
+		lifetime = 12 * time.Second
 		window   = 10 * time.Second
 		due      = lifetime - window
 		expiries = 5
 	)
-	z := startLoopZoho(t, lifetime)
+	z := zohotest.New(zohotest.Options{AccessTokenLifetime: lifetime})
+	defer z.Close()
+	clock := &refreshClock{next: z.Handler("us")}
+	srv := httptest.NewServer(clock)
+	defer srv.Close()
 	path := filepath.Join(t.TempDir(), "token.json")
 	ctx := context.Background()
 
-	// First run: exchange the grant code and save the token.
-	tok, err := z.config().Exchange(ctx, loopGrantCode)
+	// First run: exchange a grant code and save the token.
+	cfg := &zohoauth.Config{ClientID: "test-client-id", ClientSecret: "test-client-secret", AccountsURL: srv.URL}
+	tok, err := cfg.Exchange(ctx, z.NewGrantCode("us"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +125,7 @@ func TestFileStoreCrossProcessRefresh(t *testing.T) {
 	var stops []io.Closer
 	var outs []*strings.Builder
 	for i := 0; i < procs; i++ {
-		cmd := helperCmd(t, "api-client", path, z.base, window.String())
+		cmd := helperCmd(t, "api-client", path, srv.URL, window.String())
 		var out strings.Builder
 		cmd.Stdout = &out
 		stop, err := cmd.StdinPipe()
@@ -228,7 +140,7 @@ func TestFileStoreCrossProcessRefresh(t *testing.T) {
 	// Run until the fifth refresh, then half a token period more so the last
 	// token is used too.
 	deadline := start.Add(4 * expiries * due)
-	for len(z.refreshTimes()) < expiries && time.Now().Before(deadline) {
+	for len(clock.refreshes()) < expiries && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	time.Sleep(due / 2)
@@ -250,23 +162,24 @@ func TestFileStoreCrossProcessRefresh(t *testing.T) {
 		ok, failed = ok+o, failed+f
 	}
 	ran := time.Since(start)
-	times := z.refreshTimes()
+	times := clock.refreshes()
 	var gaps []string
 	prev := start
 	for _, at := range times {
 		gaps = append(gaps, at.Sub(prev).Round(10*time.Millisecond).String())
 		prev = at
 	}
-	z.mu.Lock()
-	apiOK, apiBad := z.apiOK, z.apiBad
-	z.mu.Unlock()
+	stats := z.Stats()
 	t.Logf("%d processes, tokens due %v after minting, ran %v: %d refresh calls (%s apart); %d requests succeeded, %d failed",
 		procs, due, ran.Round(time.Millisecond), len(times), strings.Join(gaps, ", "), ok, failed)
-	if failed != 0 || len(apiBad) != 0 {
-		t.Errorf("%d requests failed; the API refused: %v", failed, apiBad)
+	if failed != 0 || stats.Unauthorized != 0 {
+		t.Errorf("%d requests failed; the API refused %d", failed, stats.Unauthorized)
 	}
-	if ok != apiOK {
-		t.Errorf("processes counted %d successes, the API %d", ok, apiOK)
+	if ok != stats.APICalls {
+		t.Errorf("processes counted %d successes, the API %d calls", ok, stats.APICalls)
+	}
+	if n := stats.TokenCalls["refresh_token"]; n != len(times) {
+		t.Errorf("the fake counted %d refresh calls, the clock %d", n, len(times))
 	}
 	if len(times) < expiries {
 		t.Fatalf("%d refresh calls in %v; want one for each of %d expiries", len(times), ran, expiries)
@@ -280,47 +193,56 @@ func TestFileStoreCrossProcessRefresh(t *testing.T) {
 		}
 		prev = at
 	}
-	if max := int(ran/due) + 1; len(times) > max {
-		t.Errorf("%d refresh calls in %v; at most %d tokens can have come due", len(times), ran, max)
+	if most := int(ran/due) + 1; len(times) > most {
+		t.Errorf("%d refresh calls in %v; at most %d tokens can have come due", len(times), ran, most)
+	}
+}
+
+// fileStoreFake is a fake Zoho served in memory and a config for it.
+func fileStoreFake() (*zohotest.Server, *zohoauth.Config) {
+	z := zohotest.New(zohotest.Options{})
+	return z, &zohoauth.Config{
+		ClientID: "test-client-id", ClientSecret: "test-client-secret", AccountsURL: zohoauth.EU.AccountsURL,
+		HTTPClient: &http.Client{Transport: z.Transport()},
 	}
 }
 
 // TestFileStoreRestartMakesNoTokenCall: a new Source over a FileStore that
 // holds a fresh token serves it without calling the token endpoint.
 func TestFileStoreRestartMakesNoTokenCall(t *testing.T) {
-	z := startLoopZoho(t, time.Hour)
+	z, cfg := fileStoreFake()
+	defer z.Close()
 	ctx := context.Background()
-	store := zohoauth.NewFileStore(filepath.Join(t.TempDir(), "token.json"))
-	first, err := z.config().Exchange(ctx, loopGrantCode)
+	path := filepath.Join(t.TempDir(), "token.json")
+	first, err := cfg.Exchange(ctx, z.NewGrantCode("eu"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Save(ctx, first); err != nil {
+	if err := zohoauth.NewFileStore(path).Save(ctx, first); err != nil {
 		t.Fatal(err)
 	}
 	for restart := 1; restart <= 3; restart++ {
-		src := zohoauth.NewSource(z.config(), zohoauth.WithStore(zohoauth.NewFileStore(store.Path())))
-		client := zohoauth.NewClient(src)
-		resp, err := client.Get(z.base + "/crm/v8/org")
+		src := zohoauth.NewSource(cfg, zohoauth.WithStore(zohoauth.NewFileStore(path)))
+		client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: z.Transport()}}
+		resp, err := client.Get(first.APIDomain + "/crm/v8/Leads")
+		src.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		client.CloseIdleConnections()
-		src.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("restart %d: API answered %s", restart, resp.Status)
 		}
 	}
-	if n := len(z.refreshTimes()); n != 0 {
-		t.Fatalf("%d token endpoint calls after restarts; want 0", n)
+	if calls := z.Stats().TokenCalls; calls["refresh_token"] != 0 || calls["authorization_code"] != 1 {
+		t.Fatalf("token endpoint calls %v; want the one exchange only", calls)
 	}
 }
 
 // TestFileStoreFailedRefreshLeavesFileUnchanged: whatever way a refresh
 // fails, the token file keeps every byte it had.
 func TestFileStoreFailedRefreshLeavesFileUnchanged(t *testing.T) {
-	for _, fail := range []string{"zoho-error", "5xx", "network"} {
+	for _, fail := range []string{"zoho error", "throttled", "HTTP 502", "network"} {
 		for _, forced := range []bool{false, true} {
 			name := fail + "/expired"
 			if forced {
@@ -335,31 +257,28 @@ func TestFileStoreFailedRefreshLeavesFileUnchanged(t *testing.T) {
 
 func failedRefresh(t *testing.T, fail string, forced bool) {
 	ctx := context.Background()
-	z := newLoopZoho(time.Hour, "http://127.0.0.1:9")
-	z.fail = fail
-	var attempts atomic.Int64
-	var rt http.RoundTripper = roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		attempts.Add(1)
-		if fail == "network" {
-			if r.Body != nil {
-				r.Body.Close()
-			}
-			return nil, errors.New("dial tcp 127.0.0.1:9: connect: connection refused")
-		}
-		return handlerTransport(z).RoundTrip(r)
-	})
-	cfg := z.config()
-	cfg.HTTPClient = &http.Client{Transport: rt}
-
-	path := filepath.Join(t.TempDir(), "token.json")
-	store := zohoauth.NewFileStore(path)
+	z, cfg := fileStoreFake()
+	defer z.Close()
+	access, refresh := z.IssueToken("eu")
+	switch fail {
+	case "zoho error": // Zoho's answer, in HTTP 200, for a revoked refresh token
+		z.RevokeRefreshToken(refresh)
+	case "throttled":
+		z.SetFault(zohotest.Fault{Body: `{"error":"Access Denied","error_description":"You have made too many requests continuously. Please try again after some time.","status":"failure"}`})
+	case "HTTP 502":
+		z.SetFault(zohotest.Fault{Status: http.StatusBadGateway})
+	case "network":
+		z.SetFault(zohotest.Fault{Drop: true})
+	}
 	old := &zohoauth.Token{
-		AccessToken: "1000.example-access-old", RefreshToken: loopRefresh, TokenType: "Bearer",
-		APIDomain: z.base, Scope: "ZohoCRM.modules.ALL", Expiry: time.Now().Add(-time.Minute), AccountsServer: z.base,
+		AccessToken: access, RefreshToken: refresh, TokenType: "Bearer", APIDomain: "https://www.zohoapis.eu",
+		Scope: zohotest.DefaultScope, Expiry: time.Now().Add(-time.Minute), AccountsServer: zohoauth.EU.AccountsURL,
 	}
 	if forced {
 		old.Expiry = time.Now().Add(time.Hour)
 	}
+	path := filepath.Join(t.TempDir(), "token.json")
+	store := zohoauth.NewFileStore(path)
 	if err := store.Save(ctx, old); err != nil {
 		t.Fatal(err)
 	}
@@ -377,10 +296,10 @@ func failedRefresh(t *testing.T, fail string, forced bool) {
 	if err == nil {
 		t.Fatal("the refresh succeeded")
 	}
-	if attempts.Load() == 0 {
+	if n := z.Stats().TokenCalls["refresh_token"]; n == 0 {
 		t.Fatal("the token endpoint was never asked")
 	}
-	for _, s := range []string{old.AccessToken, loopRefresh, loopClientSecret} {
+	for _, s := range []string{access, refresh, cfg.ClientSecret} {
 		if strings.Contains(err.Error(), s) {
 			t.Errorf("error %q contains a secret", err)
 		}
