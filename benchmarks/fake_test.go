@@ -41,7 +41,7 @@ type fakeZoho struct {
 
 	ok *http.Response // the API's answer to a good token, shared: its body is empty
 
-	mu    sync.Mutex                         // serialises writers of valid
+	mu    sync.Mutex                          // serialises writers of valid
 	valid atomic.Pointer[map[string]struct{}] // access tokens the API accepts; copied on write
 }
 
