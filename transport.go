@@ -112,8 +112,8 @@ func (t *Transport) base() http.RoundTripper {
 }
 
 // mayCarry reports whether a request to u may carry tok. With tok nil it
-// answers only for hosts allowed whatever the token (false if it depends on
-// the token's api_domain): callers then fetch the token and ask again.
+// checks only what needs no token (the scheme; plain http only to loopback)
+// and otherwise says yes: callers then fetch the token and ask again.
 func (t *Transport) mayCarry(u *url.URL, tok *Token) bool {
 	host := u.Hostname()
 	switch u.Scheme {
@@ -125,6 +125,16 @@ func (t *Transport) mayCarry(u *url.URL, tok *Token) bool {
 	default:
 		return false
 	}
+	if tok == nil {
+		// Only the token can tell; let the caller fetch it unless the
+		// request obviously has no business with Zoho.
+		return true
+	}
+	// The token's own api_domain first: the usual case, and a comparison
+	// with a cached host is cheaper than the suffix checks below.
+	if tok.APIDomain != "" && strings.EqualFold(apiHost(tok), u.Host) {
+		return true
+	}
 	if isZohoAPIHost(host) {
 		return true
 	}
@@ -133,12 +143,7 @@ func (t *Transport) mayCarry(u *url.URL, tok *Token) bool {
 			return true
 		}
 	}
-	if tok == nil {
-		// Only the token can tell; let the caller fetch it unless the
-		// request obviously has no business with Zoho.
-		return true
-	}
-	return tok.APIDomain != "" && strings.EqualFold(apiHost(tok), u.Host)
+	return false
 }
 
 // apiHost is the host[:port] of the token's api_domain.
