@@ -37,8 +37,8 @@ func TestVerdicts(t *testing.T) {
 BenchmarkHotPath/parallel-2 1 900 ns/op 0.70 x-oauth2 3 allocs/op 720 B/op
 BenchmarkHotPath/parallel64-2 1 900 ns/op 0.45 x-oauth2 4 allocs/op 720 B/op
 BenchmarkRevoked/zohoauth-2 1 5 ns/op 0 failed-reqs 1 token-calls
-BenchmarkStorm/n=1000/zohoauth-2 1 5 ns/op 1 max-token-calls 4 p99-extra-ms
-BenchmarkStorm/n=10000/zohoauth-2 1 5 ns/op 1 max-token-calls 40 p99-extra-ms
+BenchmarkStorm/n=1000-2 1 5 ns/op 1 zohoauth-max-token-calls 4 zohoauth-p99-extra-ms
+BenchmarkStorm/n=10000-2 1 5 ns/op 1 zohoauth-max-token-calls 40 zohoauth-p99-extra-ms
 BenchmarkLoopback/serial-2 1 5 ns/op 1.01 x-floor
 BenchmarkLoopback/parallel-2 1 5 ns/op 1.20 x-floor
 `
