@@ -72,6 +72,9 @@ type Source struct {
 	timeout   time.Duration
 	log       *slog.Logger
 	onRefresh func(context.Context, *Token) error
+	// mint gets a new token for obtain. nil means refresh base with cfg;
+	// grants without refresh tokens (client credentials) set their own.
+	mint func(ctx context.Context, base *Token, allow func() bool) (*Token, error)
 
 	cur      atomic.Pointer[snapshot] // the token being served; nil before the first
 	inflight atomic.Bool              // a refresh is running
@@ -416,11 +419,15 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 			}
 		}
 	}
-	if base == nil {
-		return nil, s.fail(ErrNoToken, reason, start)
+	mint := s.mint
+	if mint == nil {
+		if base == nil {
+			return nil, s.fail(ErrNoToken, reason, start)
+		}
+		mint = s.cfg.refresh
 	}
 	s.log.Debug("zohoauth: refresh started", "reason", reason)
-	tok, err := s.cfg.refresh(ctx, base, s.allowMint)
+	tok, err := mint(ctx, base, s.allowMint)
 	if err != nil {
 		return nil, s.fail(err, reason, start)
 	}
