@@ -44,7 +44,12 @@ func handlerTransport(h http.Handler) http.RoundTripper {
 			return nil, err
 		}
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
+		in := r
+		if in.Body == nil {
+			in = r.Clone(r.Context())
+			in.Body = http.NoBody
+		}
+		h.ServeHTTP(rec, in)
 		if err := r.Context().Err(); err != nil {
 			return nil, err
 		}

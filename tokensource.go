@@ -385,16 +385,14 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 	}
 	base := cur
 	if s.store != nil {
+		var lockErr error
 		if locker, ok := s.store.(Locker); ok {
 			unlock, err := locker.Lock(ctx, s.timeout+lockLeaseExtra)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil, s.fail(fmt.Errorf("zohoauth: waiting for the store's lock: %w", err), reason, start)
 				}
-				if !s.allowUnlocked() {
-					return nil, s.fail(fmt.Errorf("zohoauth: store lock unavailable and a refresh without it was already done this window: %w", err), reason, start)
-				}
-				s.log.Warn("zohoauth: store lock unavailable; refreshing without it", "error", err)
+				lockErr = err
 			} else {
 				defer unlock()
 			}
@@ -402,10 +400,10 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 		stored, err := s.store.Load(ctx)
 		switch {
 		case err == nil:
-			if s.adoptable(stored, cur, rejected, forced) {
+			if s.adoptable(stored, cur, rejected, forced, lockErr != nil) {
 				tok := stored.sealed()
 				s.succeed(tok, false)
-				s.log.Debug("zohoauth: adopted token saved by another process", "reason", reason, "expiry", tok.Expiry)
+				s.log.Debug("zohoauth: adopted the stored token", "reason", reason, "expiry", tok.Expiry)
 				return tok, nil
 			}
 			if stored.RefreshToken != "" && (cur == nil || stored.RefreshToken != cur.RefreshToken) {
@@ -417,6 +415,17 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 			if base == nil {
 				return nil, s.fail(fmt.Errorf("zohoauth: loading the stored token: %w", err), reason, start)
 			}
+		}
+		if lockErr != nil {
+			if reason == "stale" {
+				// The token still works: keep serving it and try the lock
+				// again later rather than refresh uncoordinated.
+				return nil, s.fail(fmt.Errorf("zohoauth: store lock unavailable; keeping the current token: %w", lockErr), reason, start)
+			}
+			if !s.allowUnlocked() {
+				return nil, s.fail(fmt.Errorf("zohoauth: store lock unavailable and this process already refreshed without it recently: %w", lockErr), reason, start)
+			}
+			s.log.Warn("zohoauth: store lock unavailable; refreshing without it", "error", lockErr)
 		}
 	}
 	mint := s.mint
@@ -453,11 +462,18 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 
 // adoptable reports whether a stored token should be used instead of
 // refreshing: it is not the rejected one, not stale, and newer than ours.
-func (s *Source) adoptable(stored, cur *Token, rejected string, forced bool) bool {
+//
+// Without the lock (its backend is down) any stored token that still works
+// and is newer is taken, stale or not: availability first.
+func (s *Source) adoptable(stored, cur *Token, rejected string, forced, unlocked bool) bool {
 	if forced || stored.AccessToken == "" || stored.AccessToken == rejected {
 		return false
 	}
-	if !time.Now().Before(stored.Expiry.Add(-s.window)) {
+	limit := stored.Expiry.Add(-s.window)
+	if unlocked {
+		limit = stored.Expiry.Add(-expiryDelta)
+	}
+	if !time.Now().Before(limit) {
 		return false
 	}
 	return cur == nil || stored.AccessToken != cur.AccessToken && !stored.Expiry.Before(cur.Expiry)
@@ -530,7 +546,11 @@ func (s *Source) fail(err error, reason string, start time.Time) error {
 			wait = 0 // allowMint already set nextTry to the end of the window
 		}
 	}
-	s.nextTry = later(s.nextTry, now.Add(wait))
+	next := now.Add(wait)
+	if snap := s.cur.Load(); snap != nil && !snap.rejected && now.Before(snap.useBy) && snap.useBy.Before(next) && !errors.Is(err, ErrThrottled) {
+		next = snap.useBy // try again at the latest when the served token runs out
+	}
+	s.nextTry = later(s.nextTry, next)
 	s.lastErr = err
 	s.mu.Unlock()
 	level := slog.LevelWarn
