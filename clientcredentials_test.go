@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-zoho/zohoauth"
+	"github.com/go-zoho/zohoauth/zohotest"
 )
 
 const testSOID = "ZohoCRM.700123456"
@@ -312,4 +313,35 @@ func ExampleNewClientCredentialsSource() {
 	// Output:
 	// api domain: https://www.zohoapis.com
 	// refresh token: false
+}
+
+// Against the fake Zoho: the source's tokens open the API, and when Zoho
+// drops them the Transport's 401 recovery mints a new one.
+func TestClientCredentialsAgainstZohotest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := zohotest.New(zohotest.Options{})
+		defer s.Close()
+		cfg := &zohoauth.Config{ClientID: "test-client-id", ClientSecret: "test-client-secret",
+			Scopes: []string{"ZohoCRM.modules.ALL"}, HTTPClient: &http.Client{Transport: s.Transport()}}
+		src := zohoauth.NewClientCredentialsSource(cfg, testSOID)
+		defer src.Close()
+		hc := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: s.Transport()}}
+		for i := range 3 {
+			if i == 2 {
+				time.Sleep(30 * time.Minute)
+				s.ExpireAll()
+			}
+			resp, err := hc.Get(zohoauth.US.APIDomain + "/crm/v8/Leads")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("call %d: status %d", i+1, resp.StatusCode)
+			}
+		}
+		if st := s.Stats(); st.TokenCalls["client_credentials"] != 2 || st.APICalls != 4 || st.Unauthorized != 1 {
+			t.Errorf("mints %d, API calls %d, 401s %d; want 2, 4, 1", st.TokenCalls["client_credentials"], st.APICalls, st.Unauthorized)
+		}
+	})
 }

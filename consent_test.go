@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/go-zoho/zohoauth"
+	"github.com/go-zoho/zohoauth/zohotest"
 )
 
 // accountsFake answers grant exchanges on every Zoho accounts host in
@@ -285,4 +286,46 @@ func ExampleConfig_ExchangeRedirect() {
 	// consent page: accounts.zoho.com/oauth/v2/auth
 	// 200 connected to https://www.zohoapis.eu
 	// 400 could not connect to Zoho: zohoauth: accounts server is not a known Zoho accounts host: "https://accounts.zoho.eu.attacker.example"
+}
+
+// Against the fake Zoho: an EU user's code works only at the EU accounts
+// server, which the redirect names; the token then works at the EU API.
+func TestExchangeRedirectAgainstZohotest(t *testing.T) {
+	s := zohotest.New(zohotest.Options{})
+	defer s.Close()
+	cfg := &zohoauth.Config{ClientID: "test-client-id", ClientSecret: "test-client-secret",
+		RedirectURL: "https://app.example.com/oauth/callback", HTTPClient: &http.Client{Transport: s.Transport()}}
+
+	// Ignoring the redirect's DC (exchanging at the configured US server)
+	// fails as it would at Zoho.
+	code := s.NewGrantCode("eu")
+	_, err := cfg.Exchange(bg(), code)
+	if !errors.Is(err, zohoauth.ErrReauthRequired) {
+		t.Fatalf("exchange at US: %v, want ErrReauthRequired", err)
+	}
+
+	code = s.NewGrantCode("eu")
+	r := redirect(map[string]string{"code": code, "state": "s", "location": "eu", "accounts-server": "https://accounts.zoho.eu"})
+	tok, err := cfg.ExchangeRedirect(bg(), r, "s")
+	if err != nil {
+		t.Fatalf("ExchangeRedirect: %v", err)
+	}
+	if tok.APIDomain != zohoauth.EU.APIDomain || tok.AccountsServer != zohoauth.EU.AccountsURL {
+		t.Fatalf("token %v", tok)
+	}
+	src := zohoauth.NewSource(cfg, zohoauth.WithToken(tok))
+	defer src.Close()
+	hc := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: s.Transport()}}
+	resp, err := hc.Get(tok.APIDomain + "/crm/v8/Leads")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// A refresh goes to the EU server too, although cfg names none.
+	if _, err := src.Refresh(bg()); err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	if st := s.Stats(); resp.StatusCode != 200 || st.TokenCalls["authorization_code"] != 2 || st.TokenCalls["refresh_token"] != 1 {
+		t.Errorf("API status %d, stats %+v", resp.StatusCode, st.TokenCalls)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/go-zoho/zohoauth"
+	"github.com/go-zoho/zohoauth/zohotest"
 	"github.com/hashicorp/go-retryablehttp"
 )
 
@@ -481,6 +482,48 @@ func TestRetryPolicyBackoff(t *testing.T) {
 		var zero zohoauth.RetryPolicy
 		if got := zero.Backoff(time.Second, time.Minute, 0, header("Retry-After", "3600")); got != zohoauth.DefaultMaxRetryWait {
 			t.Errorf("zero policy: Backoff = %v, want DefaultMaxRetryWait", got)
+		}
+	})
+}
+
+// All three layers against the fake Zoho: retryablehttp outside, zohoauth's
+// Transport inside it, and the token call's own retries. The access token
+// was revoked at Zoho and the token endpoint's first answer is a 503: the
+// create call still succeeds, sent twice with the same body, one
+// retryablehttp attempt, one refresh (after one retried 503).
+func TestRetryablehttpAgainstZohotest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := zohotest.New(zohotest.Options{})
+		defer s.Close()
+		access, refresh := s.IssueToken("us")
+		cfg := &zohoauth.Config{ClientID: "test-client-id", ClientSecret: "test-client-secret",
+			HTTPClient: &http.Client{Transport: s.Transport()}}
+		src := zohoauth.NewSource(cfg, zohoauth.WithToken(&zohoauth.Token{AccessToken: access, RefreshToken: refresh,
+			APIDomain: zohoauth.US.APIDomain, Expiry: time.Now().Add(time.Hour)}))
+		defer src.Close()
+		s.RevokeAccessToken(access)
+		s.SetFault(zohotest.Fault{Status: 503, Count: 1})
+
+		var attempts atomic.Int64
+		rc := retryablehttp.NewClient()
+		rc.Logger = nil
+		rc.HTTPClient = &http.Client{Transport: &zohoauth.Transport{Source: src, Base: s.Transport()}}
+		rc.RequestLogHook = func(retryablehttp.Logger, *http.Request, int) { attempts.Add(1) }
+		var p zohoauth.RetryPolicy
+		rc.CheckRetry, rc.Backoff = p.CheckRetry, p.Backoff
+
+		resp, err := rc.Post(zohoauth.US.APIDomain+"/crm/v8/Leads", "application/json", []byte(`{"data":[{"Last_Name":"Kowalski"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(t, resp)
+		if resp.StatusCode != 201 || !strings.Contains(body, `"Last_Name":"Kowalski"`) {
+			t.Fatalf("create: %d %s", resp.StatusCode, body)
+		}
+		st := s.Stats()
+		if attempts.Load() != 1 || st.APICalls != 2 || st.Unauthorized != 1 || st.TokenCalls["refresh_token"] != 2 {
+			t.Errorf("attempts %d, API calls %d, 401s %d, token calls %d; want 1, 2, 1, 2 (a 503 and its retry)",
+				attempts.Load(), st.APICalls, st.Unauthorized, st.TokenCalls["refresh_token"])
 		}
 	})
 }
