@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -18,103 +19,70 @@ import (
 
 const testSOID = "ZohoCRM.700123456"
 
-// withClientCredentials adds the client credentials grant to the fake's
-// token endpoint: each grant mints "1000.access-ccN.secret", with no refresh
-// token, known to the fake's API.
-func (f *fakeZoho) withClientCredentials() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/oauth/v2/token" {
-			f.ServeHTTP(w, r)
-			return
+// formRecorder keeps the form of every token call on its way to next.
+type formRecorder struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	forms []url.Values
+}
+
+func (f *formRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
 		}
-		f.calls.Add(1)
-		_ = r.ParseForm()
+		form, _ := url.ParseQuery(string(body))
 		f.mu.Lock()
-		f.forms = append(f.forms, r.PostForm)
-		f.n++
-		n, delay, reply := f.n, f.delay, f.reply
+		f.forms = append(f.forms, form)
 		f.mu.Unlock()
-		if delay > 0 {
-			select {
-			case <-time.After(delay):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		if reply != nil {
-			if status, body := reply(n); status != 0 {
-				w.WriteHeader(status)
-				io.WriteString(w, body)
-				return
-			}
-		}
-		switch {
-		case r.PostForm.Get("grant_type") != "client_credentials":
-			io.WriteString(w, `{"error":"unsupported_grant_type"}`)
-			return
-		case r.PostForm.Get("client_secret") != testClientSecret:
-			io.WriteString(w, `{"error":"invalid_client_secret"}`)
-			return
-		case r.PostForm.Get("soid") != testSOID:
-			io.WriteString(w, `{"error":"invalid_soid"}`)
-			return
-		}
-		access := fmt.Sprintf("1000.access-cc%d.secret", n)
-		f.mu.Lock()
-		f.valid[access] = true
-		f.mu.Unlock()
-		fmt.Fprintf(w, `{"access_token":%q,"scope":%q,"api_domain":"https://www.zohoapis.com","token_type":"Bearer","expires_in":%d}`,
-			access, r.PostForm.Get("scope"), int(f.lifetime.Seconds()))
-	})
+		r = r.Clone(r.Context())
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
+	}
+	return f.next.RoundTrip(r)
 }
 
-// withBody gives requests without a body an empty one, for handlers that
-// read r.Body unconditionally as a server's handlers may.
-func withBody(rt http.RoundTripper) http.RoundTripper {
-	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		if r.Body == nil {
-			r = r.Clone(r.Context())
-			r.Body = http.NoBody
-		}
-		return rt.RoundTrip(r)
-	})
-}
-
-func (f *fakeZoho) ccConfig() *zohoauth.Config {
-	cfg := f.config()
-	cfg.Scopes = []string{"ZohoCRM.modules.ALL", "ZohoCRM.settings.READ"}
-	cfg.HTTPClient = &http.Client{Transport: handlerTransport(f.withClientCredentials())}
-	return cfg
-}
-
-func (f *fakeZoho) lastForm() url.Values {
+func (f *formRecorder) seen() []url.Values {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.forms) == 0 {
-		return nil
-	}
-	return f.forms[len(f.forms)-1]
+	return append([]url.Values(nil), f.forms...)
 }
 
+// ccSetup is a fake Zoho and a self client's Config for it, whose token
+// calls are recorded.
+func ccSetup() (*zohotest.Server, *zohoauth.Config, *formRecorder) {
+	s := zohotest.New(zohotest.Options{})
+	rec := &formRecorder{next: s.Transport()}
+	cfg := &zohoauth.Config{
+		ClientID:     "test-client-id",
+		ClientSecret: "test-client-secret",
+		Scopes:       []string{"ZohoCRM.modules.ALL", "ZohoCRM.settings.READ"},
+		HTTPClient:   &http.Client{Transport: rec},
+	}
+	return s, cfg, rec
+}
+
+func mints(s *zohotest.Server) int { return s.Stats().TokenCalls["client_credentials"] }
+
 func TestClientCredentialsGrant(t *testing.T) {
-	f := newFake()
-	cfg := f.ccConfig()
+	s, cfg, rec := ccSetup()
+	defer s.Close()
 	tok, err := cfg.ClientCredentials(bg(), testSOID)
 	if err != nil {
 		t.Fatalf("ClientCredentials: %v", err)
 	}
-	form := f.lastForm()
 	want := url.Values{
 		"grant_type":    {"client_credentials"},
-		"client_id":     {"client-1"},
-		"client_secret": {testClientSecret},
+		"client_id":     {"test-client-id"},
+		"client_secret": {"test-client-secret"},
 		"scope":         {"ZohoCRM.modules.ALL,ZohoCRM.settings.READ"},
 		"soid":          {testSOID},
 	}
-	if fmt.Sprint(form) != fmt.Sprint(want) {
-		t.Errorf("form sent:\n%v\nwant:\n%v", form, want)
+	if forms := rec.seen(); len(forms) != 1 || fmt.Sprint(forms[0]) != fmt.Sprint(want) {
+		t.Errorf("forms sent:\n%v\nwant one:\n%v", forms, want)
 	}
-	if tok.AccessToken != "1000.access-cc1.secret" || tok.RefreshToken != "" || tok.APIDomain != "https://www.zohoapis.com" ||
+	if tok.AccessToken == "" || tok.RefreshToken != "" || tok.APIDomain != zohoauth.US.APIDomain ||
 		tok.AccountsServer != zohoauth.US.AccountsURL || time.Until(tok.Expiry) < 59*time.Minute {
 		t.Errorf("token = %v", tok)
 	}
@@ -138,47 +106,49 @@ func TestClientCredentialsGrant(t *testing.T) {
 		t.Errorf("wrong secret: err = %v", err)
 	}
 	assertNoSecrets(t, "error", err.Error())
-	if n := f.calls.Load(); n != 2 {
+	if n := mints(s); n != 2 {
 		t.Errorf("token endpoint calls = %d, want 2 (invalid settings must not reach Zoho)", n)
 	}
 }
 
 func TestClientCredentialsSourceSharesOneMint(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		f.delay = 200 * time.Millisecond
-		src := zohoauth.NewClientCredentialsSource(f.ccConfig(), testSOID)
+		s, cfg, _ := ccSetup()
+		defer s.Close()
+		s.SetFault(zohotest.Fault{Latency: 200 * time.Millisecond})
+		src := zohoauth.NewClientCredentialsSource(cfg, testSOID)
 		defer src.Close()
 		var wg sync.WaitGroup
-		errs := make(chan error, 500)
+		got := make(chan string, 500)
 		for range 500 {
 			wg.Go(func() {
 				tok, err := src.Token(bg())
-				if err == nil && tok.AccessToken != "1000.access-cc1.secret" {
-					err = errors.New("got a token other than the one minted")
+				if err != nil {
+					t.Error(err)
+					return
 				}
-				errs <- err
+				got <- tok.AccessToken
 			})
 		}
 		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
+		close(got)
+		distinct := map[string]bool{}
+		for a := range got {
+			distinct[a] = true
 		}
-		if n := f.calls.Load(); n != 1 {
-			t.Errorf("token endpoint calls = %d, want 1", n)
+		if n := mints(s); n != 1 || len(distinct) != 1 {
+			t.Errorf("token endpoint calls = %d, distinct tokens = %d; want 1 and 1", n, len(distinct))
 		}
 	})
 }
 
 func TestClientCredentialsSourceMintsWhenStale(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		f.delay = 100 * time.Millisecond
+		s, cfg, rec := ccSetup()
+		defer s.Close()
+		s.SetFault(zohotest.Fault{Latency: 100 * time.Millisecond})
 		logs := &logCapture{}
-		src := zohoauth.NewClientCredentialsSource(f.ccConfig(), testSOID, zohoauth.WithLogger(logs.logger()))
+		src := zohoauth.NewClientCredentialsSource(cfg, testSOID, zohoauth.WithLogger(logs.logger()))
 		defer src.Close()
 		first, err := src.Token(bg())
 		if err != nil {
@@ -186,8 +156,8 @@ func TestClientCredentialsSourceMintsWhenStale(t *testing.T) {
 		}
 		// Fresh for 55 minutes: no mint.
 		time.Sleep(54 * time.Minute)
-		if tok, _ := src.Token(bg()); tok != first || f.calls.Load() != 1 {
-			t.Fatalf("a fresh token was replaced (calls %d)", f.calls.Load())
+		if tok, _ := src.Token(bg()); tok != first || mints(s) != 1 {
+			t.Fatalf("a fresh token was replaced (calls %d)", mints(s))
 		}
 		// Stale: the old token is served at once while one mint runs.
 		time.Sleep(2 * time.Minute)
@@ -202,87 +172,61 @@ func TestClientCredentialsSourceMintsWhenStale(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 		second, err := src.Token(bg())
-		if err != nil || second.AccessToken != "1000.access-cc2.secret" {
-			t.Fatalf("after the background mint: %v, %v", second, err)
-		}
-		if n := f.calls.Load(); n != 2 {
-			t.Errorf("token endpoint calls = %d, want 2", n)
+		if err != nil || second.AccessToken == first.AccessToken || mints(s) != 2 {
+			t.Fatalf("after the background mint: %v, %v, %d calls", second, err, mints(s))
 		}
 		// Left unused past expiry: the next caller waits for a new mint.
 		time.Sleep(2 * time.Hour)
 		third, err := src.Token(bg())
-		if err != nil || third.AccessToken != "1000.access-cc3.secret" || !third.Valid() {
-			t.Fatalf("after expiry: %v, %v", third, err)
+		if err != nil || third.AccessToken == second.AccessToken || !third.Valid() || mints(s) != 3 {
+			t.Fatalf("after expiry: %v, %v, %d calls", third, err, mints(s))
 		}
-		for _, form := range f.forms {
+		for _, form := range rec.seen() {
 			if form.Get("grant_type") != "client_credentials" || form.Has("refresh_token") {
 				t.Errorf("a mint sent %v", form)
 			}
 		}
-		assertNoSecrets(t, "logs", logs.String())
+		for _, secret := range []string{first.AccessToken, second.AccessToken, third.AccessToken, cfg.ClientSecret} {
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("logs show a secret: %s", logs.String())
+			}
+		}
 	})
 }
 
 func TestClientCredentialsSourceRespectsZohoLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		src := zohoauth.NewClientCredentialsSource(f.ccConfig(), testSOID)
+		s, cfg, _ := ccSetup()
+		defer s.Close()
+		src := zohoauth.NewClientCredentialsSource(cfg, testSOID)
 		defer src.Close()
 		var throttled int
+		var last *zohoauth.Token
 		for range 15 {
-			_, err := src.Refresh(bg())
+			tok, err := src.Refresh(bg())
 			switch {
 			case errors.Is(err, zohoauth.ErrThrottled):
 				throttled++
 			case err != nil:
 				t.Fatalf("Refresh: %v", err)
+			default:
+				last = tok
 			}
 			time.Sleep(10 * time.Second)
 		}
-		if n := f.calls.Load(); n != 10 || throttled != 5 {
+		if n := mints(s); n != 10 || throttled != 5 {
 			t.Fatalf("token endpoint calls = %d, throttled = %d; want 10 and 5", n, throttled)
 		}
 		// The valid token is still served while minting is held back.
-		if tok, err := src.Token(bg()); err != nil || tok.AccessToken != "1000.access-cc10.secret" {
-			t.Fatalf("Token while throttled: %v, %v", tok, err)
+		if tok, err := src.Token(bg()); err != nil || tok != last {
+			t.Fatalf("Token while throttled: %v, %v; want the last minted", tok, err)
 		}
 		time.Sleep(10 * time.Minute)
 		if _, err := src.Refresh(bg()); err != nil {
 			t.Fatalf("Refresh after the window: %v", err)
 		}
-		if n := f.calls.Load(); n != 11 {
+		if n := mints(s); n != 11 {
 			t.Errorf("token endpoint calls = %d, want 11", n)
-		}
-	})
-}
-
-func TestClientCredentialsSourceWithTransport(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		src := zohoauth.NewClientCredentialsSource(f.ccConfig(), testSOID)
-		defer src.Close()
-		hc := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: withBody(handlerTransport(f))}}
-		get := func() (int, string) {
-			resp, err := hc.Get(leadsURL)
-			if err != nil {
-				t.Fatalf("Get: %v", err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, string(b)
-		}
-		if status, body := get(); status != 200 {
-			t.Fatalf("first call: %d %s", status, body)
-		}
-		// Zoho drops the token (the 16th live one evicts the oldest): one
-		// new mint, the request replayed.
-		time.Sleep(20 * time.Minute)
-		f.invalidateAll()
-		if status, body := get(); status != 200 {
-			t.Fatalf("after eviction: %d %s", status, body)
-		}
-		if n, api := f.calls.Load(), f.apiCalls.Load(); n != 2 || api != 3 {
-			t.Errorf("token endpoint calls %d, API calls %d; want 2 and 3", n, api)
 		}
 	})
 }
@@ -290,13 +234,14 @@ func TestClientCredentialsSourceWithTransport(t *testing.T) {
 // A self client acting for a CRM organization, without user consent: the
 // source mints a token, reuses it until it goes stale, then mints again.
 func ExampleNewClientCredentialsSource() {
+	fake := zohotest.New(zohotest.Options{}) // a fake Zoho, for this example only
+	defer fake.Close()
+
 	cfg := &zohoauth.Config{
-		ClientID:     "client-1",
-		ClientSecret: testClientSecret,
+		ClientID:     "test-client-id",
+		ClientSecret: "test-client-secret",
 		Scopes:       []string{"ZohoCRM.modules.ALL"},
-		// Only for this example: a fake Zoho in memory. Leave HTTPClient
-		// nil in production.
-		HTTPClient: newFake().ccConfig().HTTPClient,
+		HTTPClient:   &http.Client{Transport: fake.Transport()}, // leave nil in production
 	}
 	orgID := "700123456"
 	src := zohoauth.NewClientCredentialsSource(cfg, "ZohoCRM."+orgID)

@@ -74,6 +74,15 @@ func newRetryClient(f *fakeZoho, src zohoauth.TokenSource, policy bool) *retryCl
 	return c
 }
 
+// freshRetryClient is a retryClient whose source holds a token the fake's
+// API accepts; the source is closed when the test ends.
+func freshRetryClient(t *testing.T, policy bool) (*fakeZoho, *retryClient) {
+	f := newFake()
+	src := zohoauth.NewSource(f.config(), zohoauth.WithToken(f.freshToken()))
+	t.Cleanup(func() { src.Close() })
+	return f, newRetryClient(f, src, policy)
+}
+
 // scripted makes the fake API answer the first len(script) requests with
 // the given status and body, then serve normally (echo with a valid token,
 // 401 INVALID_TOKEN otherwise). Every request is logged.
@@ -125,10 +134,7 @@ func TestRetryablehttp503Then200(t *testing.T) {
 	for _, policy := range []bool{false, true} {
 		t.Run(fmt.Sprintf("zoho_policy=%v", policy), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				f := newFake()
-				src := zohoauth.NewSource(f.config(), zohoauth.WithToken(f.freshToken()))
-				defer src.Close()
-				c := newRetryClient(f, src, policy)
+				f, c := freshRetryClient(t, policy)
 				scripted(f, &c.log, reply(503, nil, `{"code":"INTERNAL_ERROR"}`))
 				start := time.Now()
 				resp, err := c.rc.Get(leadsURL)
@@ -323,10 +329,7 @@ func TestRetryPolicyWaitsAsZohoAsks(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				f := newFake()
-				src := zohoauth.NewSource(f.config(), zohoauth.WithToken(f.freshToken()))
-				defer src.Close()
-				c := newRetryClient(f, src, true)
+				f, c := freshRetryClient(t, true)
 				scripted(f, &c.log, tc.resp)
 				start := time.Now()
 				resp, err := c.rc.Post(leadsURL, "application/json", []byte(`{"data":[]}`))
@@ -362,10 +365,7 @@ func TestRetryPolicyDoesNotRetry(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				f := newFake()
-				src := zohoauth.NewSource(f.config(), zohoauth.WithToken(f.freshToken()))
-				defer src.Close()
-				c := newRetryClient(f, src, true)
+				f, c := freshRetryClient(t, true)
 				scripted(f, &c.log, reply(tc.status, tc.header, tc.body))
 				start := time.Now()
 				resp, err := c.rc.Get(leadsURL)
