@@ -527,3 +527,32 @@ func TestRetryablehttpAgainstZohotest(t *testing.T) {
 		}
 	})
 }
+
+// The policy reads outside input (headers and bodies of any response):
+// whatever comes, it must not panic, must leave the body as it was, never
+// retry 401/403, and never wait less than zero or more than its bound.
+func FuzzRetryPolicy(f *testing.F) {
+	f.Add(429, "", fmt.Sprintf(tooMany, 7))
+	f.Add(429, "3", `{"data":[{"code":"TOO_MANY_REQUESTS","details":{"retry_after":"12.5"}}]}`)
+	f.Add(503, "Wed, 21 Oct 2015 07:28:00 GMT", "<html>busy</html>")
+	f.Add(429, "99999999999999999999", `{"details":{"retry_after":-1}}`)
+	f.Add(401, "1", `{"code":"INVALID_TOKEN"}`)
+	f.Add(403, "", `{"details":{"retry_after":1e400}}`)
+	f.Fuzz(func(t *testing.T, status int, header, body string) {
+		resp := &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {header}},
+			Body: io.NopCloser(strings.NewReader(body))}
+		var p zohoauth.RetryPolicy
+		retry, _ := p.CheckRetry(bg(), resp, nil)
+		wait := p.Backoff(time.Second, 30*time.Second, 3, resp)
+		got, err := io.ReadAll(resp.Body)
+		if err != nil || string(got) != body {
+			t.Fatalf("the body changed: %q", got)
+		}
+		if retry && (status == 401 || status == 403) {
+			t.Fatalf("retries %d", status)
+		}
+		if wait < 0 || wait > zohoauth.DefaultMaxRetryWait {
+			t.Fatalf("wait %v out of bounds", wait)
+		}
+	})
+}

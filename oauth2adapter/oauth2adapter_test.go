@@ -284,3 +284,25 @@ func ExampleParseJSON() {
 	fmt.Println(tok.APIDomain, tok.AccountsServer, tok.Expired())
 	// Output: https://www.zohoapis.eu https://accounts.zoho.eu true
 }
+
+// ParseJSON reads files written by other programs: whatever they hold, it
+// must not panic, must not accept a token with nothing in it, and must
+// not believe an expiry more than an hour away.
+func FuzzParseJSON(f *testing.F) {
+	f.Add([]byte(`{"access_token":"1000.a.b","token_type":"Bearer","refresh_token":"1000.r.s","expiry":"2030-01-01T00:00:00Z","expires_in":3600}`))
+	f.Add([]byte(`{"access_token":"1000.a.b","api_domain":"https://www.zohoapis.eu","expires_in_sec":3600,"expires_in":3600000}`))
+	f.Add([]byte(`{"refresh_token":"x","api_domain":"https://sandbox.zohoapis.com.au:8443/","accounts_server":"http://127.0.0.1"}`))
+	f.Add([]byte(`{"expiry":"not a time"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tok, err := oauth2adapter.ParseJSON(data)
+		if err != nil {
+			return
+		}
+		if tok.AccessToken == "" && tok.RefreshToken == "" {
+			t.Fatal("accepted a token with neither access nor refresh token")
+		}
+		if time.Until(tok.Expiry) > time.Hour {
+			t.Fatalf("expiry %v away", time.Until(tok.Expiry))
+		}
+	})
+}
