@@ -9,8 +9,10 @@ require (
 )
 
 require (
+	github.com/gofrs/flock v0.12.1 // indirect
 	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
 	github.com/hashicorp/go-retryablehttp v0.7.8 // indirect
+	golang.org/x/sys v0.30.0 // indirect
 )
 
 replace github.com/go-zoho/zohoauth => ../
