@@ -39,6 +39,8 @@ const (
 	// backoff after a failed refresh doubles from backoffMin up to backoffMax.
 	backoffMin = time.Second
 	backoffMax = 5 * time.Minute
+	// after a refusal that needs a new grant, wait at least this long.
+	reauthBackoffMin = 30 * time.Second
 	// a token rejected within rejectGrace of arriving counts as a failure:
 	// refreshing again is unlikely to help (wrong DC, revoked grant).
 	rejectGrace    = time.Minute
@@ -539,6 +541,11 @@ func (s *Source) fail(err error, reason string, start time.Time) error {
 	now := time.Now()
 	s.failures++
 	wait := backoff(backoffMin, s.failures)
+	if errors.Is(err, ErrReauthRequired) {
+		// Only a new grant helps; it may arrive through the store, so look
+		// again now and then, not at every request.
+		wait = backoff(reauthBackoffMin, s.failures)
+	}
 	if errors.Is(err, ErrThrottled) {
 		wait = zohoMintWindow
 		var ze *Error
