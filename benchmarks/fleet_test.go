@@ -125,18 +125,20 @@ func fleetClient(kind, base string, store zohoauth.Store, window time.Duration) 
 	return nil, nil, fmt.Errorf("unknown worker kind %q", kind)
 }
 
-// refreshLog passes requests to the fake Zoho and notes when each refresh
-// call arrived.
-type refreshLog struct {
-	next  http.Handler
-	mu    sync.Mutex
-	times []time.Time
+// callLog passes requests to the fake Zoho and, once started, notes when
+// each token endpoint call arrives.
+type callLog struct {
+	next    http.Handler
+	started atomic.Bool
+	mu      sync.Mutex
+	times   []time.Time
 }
 
-func (l *refreshLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/oauth/v2/token" && r.ParseForm() == nil && r.Form.Get("grant_type") == "refresh_token" {
+func (l *callLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if l.started.Load() && r.URL.Path == "/oauth/v2/token" {
+		now := time.Now()
 		l.mu.Lock()
-		l.times = append(l.times, time.Now())
+		l.times = append(l.times, now)
 		l.mu.Unlock()
 	}
 	l.next.ServeHTTP(w, r)
@@ -181,7 +183,7 @@ func runFleet(tb testing.TB, kind, spec string, store zohoauth.Store, procs int,
 		MaxLiveTokens: -1,
 	})
 	defer z.Close()
-	log := &refreshLog{next: z.Handler("us")}
+	log := &callLog{next: z.Handler("us")}
 	srv := httptest.NewServer(log)
 	defer srv.Close()
 
@@ -230,6 +232,7 @@ func runFleet(tb testing.TB, kind, spec string, store zohoauth.Store, procs int,
 	if err := store.Save(ctx, tok); err != nil {
 		tb.Fatal(err)
 	}
+	log.started.Store(true)
 	for _, w := range ws {
 		if _, err := io.WriteString(w.stdin, "go\n"); err != nil {
 			tb.Fatal(err)
@@ -258,6 +261,9 @@ func runFleet(tb testing.TB, kind, spec string, store zohoauth.Store, procs int,
 	times := slices.Clone(log.times)
 	log.mu.Unlock()
 	r.calls = len(times)
+	if n := z.Stats().TokenCalls["refresh_token"]; n != r.calls {
+		tb.Fatalf("the fake counted %d refresh calls, the log %d token calls", n, r.calls)
+	}
 	r.expiries, r.maxGroup = groupCalls(times, fleetGap)
 	return r
 }

@@ -133,3 +133,18 @@ func TestQuantile(t *testing.T) {
 		t.Error("quantile of nothing is not 0")
 	}
 }
+
+func TestFleetSmall(t *testing.T) {
+	const procs = 3
+	run := 2*fleetWindow + fleetWindow/2
+	spec, store, _ := fileStoreCase(t)
+	z := runFleet(t, "zohoauth", spec, store, procs, run)
+	if z.expiries < 1 || z.maxGroup != 1 || z.failed != 0 || z.ok == 0 {
+		t.Errorf("zohoauth fleet: %+v; want one call per expiry and no failed request", z)
+	}
+	spec, store, _ = fileStoreCase(t)
+	o := runFleet(t, "oauth2", spec, store, procs, run)
+	if o.maxGroup != procs {
+		t.Errorf("uncoordinated fleet: %+v; the harness should see one call per process per expiry", o)
+	}
+}
