@@ -91,7 +91,8 @@ func allocsPerRequest(rt http.RoundTripper, req *http.Request, n int) (allocs, b
 // drift of the machine hits all of them alike. b.N counts requests per
 // contender. It reports, for the contender named main: ns/op, B/op and
 // allocs/op, and its time as a ratio to each other contender (x-<name>);
-// for the others their ns/req and allocs/req.
+// for the others their ns/req and allocs/req; and floor's time as a ratio
+// to oauth2's (floor-x-oauth2).
 func compareInOneRun(b *testing.B, bs []built, main string, req *http.Request, g, block int) {
 	b.ReportAllocs()
 	allocs := make([]float64, len(bs))
@@ -120,6 +121,16 @@ func compareInOneRun(b *testing.B, bs []built, main string, req *http.Request, g
 	b.ReportMetric(perReq(m), "ns/op")
 	b.ReportMetric(allocs[m], "allocs/op")
 	b.ReportMetric(bytes[m], "B/op")
+	idx := map[string]int{}
+	for i, c := range bs {
+		idx[c.name] = i
+	}
+	if f, ok := idx["floor"]; ok {
+		if o, ok := idx["oauth2"]; ok && times[o] > 0 {
+			// how far the least possible token layer is from x/oauth2
+			b.ReportMetric(float64(times[f])/float64(times[o]), "floor-x-oauth2")
+		}
+	}
 	for i, c := range bs {
 		if i == m {
 			continue

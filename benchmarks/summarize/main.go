@@ -156,9 +156,10 @@ func evaluate(r results) []row {
 		rows = append(rows, row{
 			scenario: "1. hot path, " + mode,
 			goal:     "<= 0.5x x/oauth2's time, <= 3 allocs",
-			zohoauth: fmt.Sprintf("%s x oauth2 (%s-%s), %s x floor, %s ns, %s allocs, %s B",
+			zohoauth: fmt.Sprintf("%s x oauth2 (runs %s-%s), %s x floor, %s ns, %s allocs, %s B",
 				num(x.med), num(x.min), num(x.max), num(med(r, name, "x-floor")), num(med(r, name, "ns/op")), num(a.med), num(med(r, name, "B/op"))),
-			others:  r.figures(name, "oauth2-ns/req", "oauth2-allocs/req", "cloudauth-ns/req", "floor-ns/req"),
+			others: r.figures(name, "oauth2-ns/req", "oauth2-allocs/req", "cloudauth-ns/req", "floor-ns/req") +
+				"; floor itself " + num(med(r, name, "floor-x-oauth2")) + " x oauth2",
 			verdict: verdict(ok1 && ok2, x.med <= hotMaxRatio && a.max <= hotMaxAllocs),
 		})
 	}
