@@ -148,7 +148,7 @@ func TestAPI(t *testing.T) {
 	f.exchange("ZohoCRM.modules.leads.ALL")
 
 	// Flags after the positional arguments, a path without its slash.
-	status, stdout, stderr := f.zoho("api", "post", "crm/v8/Leads", "-data", `{"data":[{"Last_Name":"Ng"}]}`)
+	status, stdout, stderr := f.zoho("api", "post", "crm/v8/Leads", "--data", `{"data":[{"Last_Name":"Ng"}]}`)
 	wantStatus(t, "api POST", status, exitOK, stdout, stderr, "")
 	var created struct {
 		Data []struct {
@@ -295,7 +295,8 @@ func TestBadInput(t *testing.T) {
 		{"token file is a folder", []string{"api", "GET", "/crm/v8/Leads", "-token-file", dir}, nil, exitFailure, "is not a regular file"},
 		{"api without a path", []string{"api", "GET"}, nil, exitFailure, "give METHOD and PATH"},
 		{"api with a URL", []string{"api", "GET", "https://www.zohoapis.eu/crm/v8/Leads"}, nil, exitFailure, "not a URL"},
-		{"api with a bad method", []string{"api", "GE T", "/crm/v8/Leads"}, nil, exitFailure, "is not an HTTP method"},
+		{"api with a bad method", []string{"api", "GE T", "/crm/v8/Leads"}, nil, exitFailure, "METHOD must be an HTTP method"},
+		{"api with a secret as the method", []string{"api", used, "/crm/v8/Leads"}, nil, exitFailure, "METHOD must be an HTTP method"},
 		{"api with bad JSON", []string{"api", "POST", "/crm/v8/Leads", "-data", "{nope"}, nil, exitFailure, "-data is not valid JSON"},
 		{"status with an argument", []string{"status", "now"}, nil, exitFailure, "too many arguments"},
 	} {

@@ -179,14 +179,14 @@ func describe(w io.Writer, tok *zohoauth.Token, now time.Time) {
 	row("api_domain", orNone(tok.APIDomain))
 	row("scopes", orNone(tok.Scope))
 	left := tok.Expiry.Sub(now).Round(time.Second)
-	when := when(tok.Expiry)
+	at := when(tok.Expiry)
 	switch {
 	case tok.Expiry.IsZero():
 		row("access token", "expiry unknown; it is refreshed before its next use")
 	case left > 0:
-		row("access token", fmt.Sprintf("expires %s, in %s", when, left))
+		row("access token", fmt.Sprintf("expires %s, in %s", at, left))
 	default:
-		row("access token", fmt.Sprintf("expired %s, %s ago; the next \"zohoauth token\" or API call refreshes it", when, -left))
+		row("access token", fmt.Sprintf("expired %s, %s ago; the next \"zohoauth token\" or API call refreshes it", at, -left))
 	}
 	if tok.RefreshToken != "" {
 		row("refresh token", "stored; it renews the access token until it is revoked")
