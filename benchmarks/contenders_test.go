@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/auth"
-	"cloud.google.com/go/auth/httptransport"
 	"github.com/go-zoho/zohoauth"
 	"golang.org/x/oauth2"
 )
@@ -122,8 +121,11 @@ func (t *floorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // cloudTransport is the minimal RoundTripper around a cloud.google.com/go/auth
-// TokenProvider, written like that module's own authTransport (without its
-// Google-only universe domain check): clone the request, SetAuthHeader.
+// TokenProvider, written like that module's own authTransport: clone the
+// request, set the header as httptransport.SetAuthHeader does. That package
+// is not imported: it would pull some 200 packages (gRPC, OpenTelemetry)
+// into the build for one line, and its Google-only parts (universe domain
+// check, regional access boundary header) do nothing for Zoho.
 type cloudTransport struct {
 	provider auth.TokenProvider
 	base     http.RoundTripper
@@ -143,7 +145,11 @@ func (t *cloudTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	req2 := req.Clone(req.Context())
-	httptransport.SetAuthHeader(tok, req2)
+	typ := tok.Type
+	if typ == "" {
+		typ = "Bearer"
+	}
+	req2.Header.Set("Authorization", typ+" "+tok.Value)
 	closed = true
 	return t.base.RoundTrip(req2)
 }
