@@ -17,13 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/go-zoho/zohoauth"
 	"github.com/go-zoho/zohoauth/zohotest/storetest"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestFileStoreContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) zohoauth.Store {
