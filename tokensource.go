@@ -320,6 +320,13 @@ func (s *Source) wait(ctx context.Context, forced bool) (*Token, error) {
 		s.mu.Unlock()
 		select {
 		case <-f.done:
+			if f.err != nil && !forced {
+				// The refresh failed, but a token that still works may
+				// have been installed from the store: better than nothing.
+				if snap := s.cur.Load(); snap != nil && !snap.rejected && time.Now().Before(snap.useBy) {
+					return snap.tok, nil
+				}
+			}
 			return f.tok, f.err
 		case <-ctx.Done():
 			return nil, context.Cause(ctx)
@@ -403,6 +410,7 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 				s.log.Debug("zohoauth: adopted the stored token", "reason", reason, "expiry", tok.Expiry)
 				return tok, nil
 			}
+			s.serveStored(stored, cur, rejected)
 			if stored.RefreshToken != "" && (cur == nil || stored.RefreshToken != cur.RefreshToken) {
 				base = stored // a newer grant was saved (e.g. by `zohoauth exchange`)
 			}
@@ -470,6 +478,22 @@ func (s *Source) adoptable(stored, cur *Token, rejected string, forced, unlocked
 		return false
 	}
 	return cur == nil || stored.AccessToken != cur.AccessToken && !stored.Expiry.Before(cur.Expiry)
+}
+
+// serveStored makes a stored token that can still be sent the served token
+// when the source has none (first use) or only an older one, before the
+// refresh runs: if the refresh fails, callers keep a working token.
+func (s *Source) serveStored(stored, cur *Token, rejected string) {
+	now := time.Now()
+	if stored.AccessToken == "" || stored.AccessToken == rejected || !now.Before(stored.Expiry.Add(-expiryDelta)) {
+		return
+	}
+	if cur != nil && (stored.AccessToken == cur.AccessToken || stored.Expiry.Before(cur.Expiry)) {
+		return
+	}
+	s.mu.Lock()
+	s.install(stored.sealed(), now)
+	s.mu.Unlock()
 }
 
 // allowUnlocked lets one refresh without the store's lock happen per
