@@ -236,6 +236,7 @@ func (c *Config) post(ctx context.Context, endpoint string, form url.Values, all
 	}
 	noRedirect := *hc
 	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	attempts := 0
 	rc := &retryablehttp.Client{
 		HTTPClient:   &noRedirect,
 		RetryWaitMin: tokenRetryWaitMin,
@@ -244,6 +245,7 @@ func (c *Config) post(ctx context.Context, endpoint string, form url.Values, all
 		Backoff:      retryablehttp.DefaultBackoff,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 		CheckRetry: func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+			attempts++
 			if ctx.Err() != nil {
 				return false, ctx.Err()
 			}
@@ -251,7 +253,8 @@ func (c *Config) post(ctx context.Context, endpoint string, form url.Values, all
 				return false, nil // Zoho errors (HTTP 200) and 4xx are answers, not glitches
 			}
 			retry, _ := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
-			if retry && allow != nil && !allow() {
+			// Ask for a retry's slot only when a retry will be made.
+			if retry && attempts <= tokenRetries && allow != nil && !allow() {
 				return false, nil
 			}
 			return retry, nil
