@@ -102,7 +102,7 @@ func (c *Config) Refresh(ctx context.Context, tok *Token) (*Token, error) {
 	return c.refresh(ctx, tok, nil)
 }
 
-func (c *Config) refresh(ctx context.Context, tok *Token, allow func() bool) (*Token, error) {
+func (c *Config) refresh(ctx context.Context, tok *Token, gate callGate) (*Token, error) {
 	const op = "refresh"
 	if tok == nil || tok.RefreshToken == "" {
 		return nil, &Error{Op: op, Class: ClassReauth, Err: errors.New("the token has no refresh token; exchange a grant code first")}
@@ -117,7 +117,7 @@ func (c *Config) refresh(ctx context.Context, tok *Token, allow func() bool) (*T
 		"client_secret": {c.ClientSecret},
 		"refresh_token": {tok.RefreshToken},
 	}
-	return c.tokenCall(ctx, op, base, form, tok, allow)
+	return c.tokenCall(ctx, op, base, form, tok, gate)
 }
 
 // Revoke revokes a refresh token at Zoho. Every access token minted from it
@@ -196,10 +196,10 @@ type tokenResponse struct {
 
 // tokenCall posts form to the token endpoint and turns the answer into a
 // token or an *Error. prev, for refreshes, supplies the values Zoho leaves
-// out. allow, when set, is asked before every attempt.
-func (c *Config) tokenCall(ctx context.Context, op, base string, form url.Values, prev *Token, allow func() bool) (*Token, error) {
+// out. gate, when set, is asked before every attempt.
+func (c *Config) tokenCall(ctx context.Context, op, base string, form url.Values, prev *Token, gate callGate) (*Token, error) {
 	start := time.Now()
-	status, body, err := c.post(ctx, base+"/oauth/v2/token", form, allow)
+	status, body, err := c.post(ctx, base+"/oauth/v2/token", form, gate)
 	if err != nil {
 		return nil, c.transportError(op, status, err, form)
 	}
@@ -224,10 +224,20 @@ func (c *Config) tokenCall(ctx context.Context, op, base string, form url.Values
 
 var errBudget = errors.New("held back: this refresh token already used its 10 token requests of the last 10 minutes")
 
+// callGate is a Source's limit on token calls. allowMint is asked before
+// every attempt; returnMint gives back the slot of an attempt that Zoho
+// answered with a server error (5xx), which minted no token. Attempts that
+// end without an answer (reset, timeout) keep their slot: Zoho may have
+// minted a token whose answer was lost.
+type callGate interface {
+	allowMint() bool
+	returnMint()
+}
+
 // post sends one form POST with bounded retries and returns the status and
 // at most maxBody bytes of the body.
-func (c *Config) post(ctx context.Context, endpoint string, form url.Values, allow func() bool) (int, []byte, error) {
-	if allow != nil && !allow() {
+func (c *Config) post(ctx context.Context, endpoint string, form url.Values, gate callGate) (int, []byte, error) {
+	if gate != nil && !gate.allowMint() {
 		return 0, nil, errBudget
 	}
 	hc := c.HTTPClient
@@ -246,6 +256,9 @@ func (c *Config) post(ctx context.Context, endpoint string, form url.Values, all
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 		CheckRetry: func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 			attempts++
+			if gate != nil && resp != nil && resp.StatusCode >= 500 {
+				gate.returnMint()
+			}
 			if ctx.Err() != nil {
 				return false, ctx.Err()
 			}
@@ -254,7 +267,7 @@ func (c *Config) post(ctx context.Context, endpoint string, form url.Values, all
 			}
 			retry, _ := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 			// Ask for a retry's slot only when a retry will be made.
-			if retry && attempts <= tokenRetries && allow != nil && !allow() {
+			if retry && attempts <= tokenRetries && gate != nil && !gate.allowMint() {
 				return false, nil
 			}
 			return retry, nil

@@ -437,7 +437,7 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 		return nil, s.fail(ErrNoToken, reason, start)
 	}
 	s.log.Debug("zohoauth: refresh started", "reason", reason)
-	tok, err := s.cfg.refresh(ctx, base, s.allowMint)
+	tok, err := s.cfg.refresh(ctx, base, s)
 	if err != nil {
 		return nil, s.fail(err, reason, start)
 	}
@@ -529,6 +529,16 @@ func (s *Source) allowMint() bool {
 	}
 	s.mints = append(s.mints, now)
 	return true
+}
+
+// returnMint gives back the slot of the last attempt: Zoho answered it with
+// a server error, so no token was minted. Attempts are made one at a time.
+func (s *Source) returnMint() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.mints); n > 0 {
+		s.mints = s.mints[:n-1]
+	}
 }
 
 // succeed installs tok and clears the failure state.
