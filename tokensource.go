@@ -295,8 +295,10 @@ func (s *Source) wait(ctx context.Context, forced bool) (*Token, error) {
 					err := s.lastErr
 					s.mu.Unlock()
 					// A rejected token that may still work elsewhere is
-					// better than nothing while a refresh may not happen.
-					if snap != nil && now.Before(snap.useBy) && !forced {
+					// better than nothing while a refresh may not happen,
+					// unless the grant itself was refused: then the caller
+					// must hear that re-authorization is needed.
+					if snap != nil && now.Before(snap.useBy) && !forced && !errors.Is(err, ErrReauthRequired) {
 						return snap.tok, nil
 					}
 					if err == nil {
