@@ -144,7 +144,7 @@ func (c *Config) Revoke(ctx context.Context, refreshToken string) error {
 	if status/100 == 2 && strings.EqualFold(r.Status, "success") {
 		return nil
 	}
-	e := &Error{Op: op, StatusCode: status, Code: sanitize(r.Error, form), Class: classify(r.Error, "", status)}
+	e := &Error{Op: op, StatusCode: status, Code: sanitize(r.Error, form, c.ClientSecret), Class: classify(r.Error, "", status)}
 	if status == http.StatusBadRequest && e.Code == "" {
 		e.Err = errors.New("zoho does not know this refresh token (already revoked, or another data center)")
 	} else if e.Code == "" {
@@ -334,8 +334,8 @@ func parseTokenResponse(op string, status int, body []byte, form url.Values, sta
 	if code != "" || status/100 != 2 || r.AccessToken == "" {
 		e := &Error{
 			Op: op, StatusCode: status,
-			Code:        sanitize(code, form),
-			Description: sanitize(desc, form),
+			Code:        sanitize(code, form, r.AccessToken, r.RefreshToken),
+			Description: sanitize(desc, form, r.AccessToken, r.RefreshToken),
 			Class:       classify(code, desc, status),
 		}
 		if code == "" {
@@ -414,10 +414,16 @@ func jsonText(raw json.RawMessage) string {
 }
 
 // sanitize makes outside text safe for an error message: the request's own
-// secret values are replaced, control characters dropped, length capped.
-func sanitize(s string, form url.Values) string {
+// secret values and any further secrets given are replaced, control
+// characters dropped, length capped.
+func sanitize(s string, form url.Values, also ...string) string {
 	for _, k := range []string{"client_secret", "refresh_token", "code", "token", "client_id"} {
 		if v := form.Get(k); len(v) >= 4 && k != "client_id" {
+			s = strings.ReplaceAll(s, v, "REDACTED")
+		}
+	}
+	for _, v := range also {
+		if len(v) >= 4 {
 			s = strings.ReplaceAll(s, v, "REDACTED")
 		}
 	}
