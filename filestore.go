@@ -29,14 +29,17 @@ import (
 // refuses a file that other users (group or others) may read or write.
 // Save replaces the file atomically (temporary file in the same folder,
 // fsync, rename, fsync of the folder), so a crash leaves either the old token
-// or the new one, never a torn file. A damaged file is reported, never
-// silently replaced. Save replaces a symbolic link at the path by a regular
-// file.
+// or the new one, never a torn file (a crash mid-save can leave a
+// ".<name>.*.tmp" file beside it, which may be deleted). A damaged file is
+// reported, never silently replaced. Save replaces a symbolic link at the
+// path by a regular file.
 //
 // FileStore is a Locker: Lock takes an exclusive flock(2)-style lock on
 // "<path>.lock" beside the token file, which excludes other processes and
 // other Locks in this process. The operating system drops the lock when its
 // holder dies, so the lease is not needed. The lock file is left in place.
+// The lock coordinates processes on one host; do not rely on it across
+// hosts sharing a network file system.
 //
 // Create a FileStore with NewFileStore. It is safe for concurrent use.
 type FileStore struct {
@@ -203,8 +206,9 @@ func (e *missingFileError) Error() string {
 func (e *missingFileError) Unwrap() []error { return []error{ErrNoToken, e.err} }
 
 // Save writes tok to the file, replacing it atomically. It creates missing
-// folders with mode 0700. If Save fails before the rename the previous file,
-// if any, is untouched.
+// folders with mode 0700. A failed Save leaves the previous file, if any,
+// untouched, with one exception its error spells out: when only the final
+// flush of the folder fails, the new token is already in place.
 func (s *FileStore) Save(ctx context.Context, tok *Token) error {
 	if err := ctx.Err(); err != nil {
 		return err

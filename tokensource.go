@@ -474,7 +474,7 @@ func (s *Source) adoptable(stored, cur *Token, rejected string, forced, unlocked
 	}
 	limit := stored.Expiry.Add(-s.window)
 	if unlocked {
-		limit = stored.Expiry.Add(-expiryDelta)
+		limit = stored.Expiry.Add(-s.margin())
 	}
 	if !time.Now().Before(limit) {
 		return false
@@ -593,13 +593,18 @@ func (s *Source) fail(err error, reason string, start time.Time) error {
 
 // install makes tok the served token. s.mu must be held, or s not shared yet.
 func (s *Source) install(tok *Token, now time.Time) {
-	useBy := tok.Expiry.Add(-expiryDelta)
+	// Short-lived tokens (tests, fakes) get a margin that fits inside them.
+	useBy := tok.Expiry.Add(-s.margin())
 	staleAt := tok.Expiry.Add(-s.window)
 	if staleAt.After(useBy) {
 		staleAt = useBy
 	}
 	s.cur.Store(&snapshot{tok: tok, staleAt: staleAt, useBy: useBy, installed: now})
 }
+
+// margin is how long before its expiry a token stops being sent: expiryDelta,
+// or half the refresh window for short-lived tokens (tests, fakes).
+func (s *Source) margin() time.Duration { return min(expiryDelta, s.window/2) }
 
 func backoff(base time.Duration, n int) time.Duration {
 	d := base
