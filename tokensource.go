@@ -39,6 +39,8 @@ const (
 	// backoff after a failed refresh doubles from backoffMin up to backoffMax.
 	backoffMin = time.Second
 	backoffMax = 5 * time.Minute
+	// after a refusal that needs a new grant, wait at least this long.
+	reauthBackoffMin = 30 * time.Second
 	// a token rejected within rejectGrace of arriving counts as a failure:
 	// refreshing again is unlikely to help (wrong DC, revoked grant).
 	rejectGrace    = time.Minute
@@ -72,6 +74,9 @@ type Source struct {
 	timeout   time.Duration
 	log       *slog.Logger
 	onRefresh func(context.Context, *Token) error
+	// mint gets a new token for obtain. nil means refresh base with cfg;
+	// grants without refresh tokens (client credentials) set their own.
+	mint func(ctx context.Context, base *Token, gate callGate) (*Token, error)
 
 	cur      atomic.Pointer[snapshot] // the token being served; nil before the first
 	inflight atomic.Bool              // a refresh is running
@@ -435,11 +440,15 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 			s.log.Warn("zohoauth: store lock unavailable; refreshing without it", "error", lockErr)
 		}
 	}
-	if base == nil {
-		return nil, s.fail(ErrNoToken, reason, start)
+	mint := s.mint
+	if mint == nil {
+		if base == nil {
+			return nil, s.fail(ErrNoToken, reason, start)
+		}
+		mint = s.cfg.refresh
 	}
 	s.log.Debug("zohoauth: refresh started", "reason", reason)
-	tok, err := s.cfg.refresh(ctx, base, s)
+	tok, err := mint(ctx, base, s)
 	if err != nil {
 		return nil, s.fail(err, reason, start)
 	}
@@ -487,7 +496,7 @@ func (s *Source) adoptable(stored, cur *Token, rejected string, forced, unlocked
 // refresh runs: if the refresh fails, callers keep a working token.
 func (s *Source) serveStored(stored, cur *Token, rejected string) {
 	now := time.Now()
-	if stored.AccessToken == "" || stored.AccessToken == rejected || !now.Before(stored.Expiry.Add(-expiryDelta)) {
+	if stored.AccessToken == "" || stored.AccessToken == rejected || !now.Before(stored.Expiry.Add(-s.margin())) {
 		return
 	}
 	if cur != nil && (stored.AccessToken == cur.AccessToken || stored.Expiry.Before(cur.Expiry)) {
@@ -568,6 +577,11 @@ func (s *Source) fail(err error, reason string, start time.Time) error {
 	now := time.Now()
 	s.failures++
 	wait := backoff(backoffMin, s.failures)
+	if errors.Is(err, ErrReauthRequired) {
+		// Only a new grant helps; it may arrive through the store, so look
+		// again now and then, not at every request.
+		wait = backoff(reauthBackoffMin, s.failures)
+	}
 	if errors.Is(err, ErrThrottled) {
 		wait = zohoMintWindow
 		var ze *Error

@@ -477,3 +477,22 @@ func TestLockUnavailableKeepsValidTokenThenRefreshesLocallyOnce(t *testing.T) {
 		}
 	})
 }
+
+func TestReauthFailureBacksOffLonger(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		f.reply = func(int) (int, string) { return 200, `{"error":"invalid_code"}` }
+		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(expiredToken()))
+		defer src.Close()
+		for i := 0; i < 60; i++ { // a minute, one request a second
+			if _, err := src.Token(bg()); !errors.Is(err, zohoauth.ErrReauthRequired) {
+				t.Fatalf("err = %v, want ErrReauthRequired", err)
+			}
+			time.Sleep(time.Second)
+		}
+		// Attempts at 0 s and 30 s; the next is due at 90 s.
+		if n := f.calls.Load(); n != 2 {
+			t.Errorf("token calls in a minute = %d, want 2", n)
+		}
+	})
+}

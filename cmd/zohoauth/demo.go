@@ -17,14 +17,16 @@ import (
 	"github.com/go-zoho/zohoauth/zohotest"
 )
 
-// The demo's fake Zoho mints access tokens that live demoLifetime. A Source
-// stops sending a token shortly before its expiry (the demo measures how
-// long before), so the lifetime is just above that margin and the steps
-// that wait for an expiry wait about a second.
+// The demo's fake Zoho mints access tokens that live demoLifetime, so the
+// steps that wait for an expiry wait that long. The Sources' refresh window
+// is well below the lifetime, so a token is fresh for most of its life and
+// the steps between expiries run on fresh tokens. The waits go past the
+// token's real expiry, which a Source has stopped sending whatever its
+// safety margin.
 const (
-	demoLifetime    = 11 * time.Second
-	demoWindow      = time.Second // the Sources' refresh window, below the lifetime
-	demoPoll        = 50 * time.Millisecond
+	demoLifetime    = 2 * time.Second
+	demoWindow      = 500 * time.Millisecond
+	demoExpirySlack = 50 * time.Millisecond
 	demoStepTimeout = 20 * time.Second
 	demoConcurrency = 100
 	demoLastName    = "Lovelace"
@@ -46,9 +48,7 @@ type demo struct {
 	client    *http.Client
 	apiDomain string
 	first     *zohoauth.Token // from the exchange
-	exchanged time.Time
-	margin    time.Duration // how long before expiry the Source stopped sending a token
-	calls     int           // token calls at the end of the previous step
+	calls     int             // token calls at the end of the previous step
 }
 
 type demoStep struct {
@@ -175,7 +175,6 @@ func (d *demo) exchange(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	d.exchanged = time.Now()
 	if tok.RefreshToken == "" || tok.APIDomain != zohoauth.EU.APIDomain {
 		return "", fmt.Errorf("the token has no refresh token or api_domain %q, want %q", tok.APIDomain, zohoauth.EU.APIDomain)
 	}
@@ -209,24 +208,28 @@ func (d *demo) apiCall(ctx context.Context) (string, error) {
 	return "GET /crm/v8/Leads got 200 with the exchanged access token", nil
 }
 
-func (d *demo) expiry(ctx context.Context) (string, error) {
-	deadline := d.first.Expiry.Add(2 * time.Second)
-	var sent time.Time
-	for d.tokenCalls() == d.calls {
-		if time.Now().After(deadline) {
-			return "", errors.New("the Source kept sending the access token past its expiry without refreshing it")
-		}
-		select {
-		case <-time.After(demoPoll):
-		case <-ctx.Done():
-			return "", ctx.Err()
-		}
-		sent = time.Now()
-		if err := d.get(ctx, d.client); err != nil {
-			return "", err
-		}
+// waitPastExpiry sleeps until tok has expired and says how long it slept.
+func waitPastExpiry(ctx context.Context, tok *zohoauth.Token) (time.Duration, error) {
+	start := time.Now()
+	select {
+	case <-time.After(time.Until(tok.Expiry) + demoExpirySlack):
+		return time.Since(start), nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
 	}
-	d.margin = d.first.Expiry.Sub(sent)
+}
+
+func (d *demo) expiry(ctx context.Context) (string, error) {
+	slept, err := waitPastExpiry(ctx, d.first)
+	if err != nil {
+		return "", err
+	}
+	if err := d.wantCalls(0); err != nil {
+		return "", fmt.Errorf("before the expiry: %w", err)
+	}
+	if err := d.get(ctx, d.client); err != nil {
+		return "", err
+	}
 	if err := d.wantCalls(1); err != nil {
 		return "", err
 	}
@@ -237,8 +240,8 @@ func (d *demo) expiry(ctx context.Context) (string, error) {
 	if d.lastAuth() != auth(stored) || stored.AccessToken == d.first.AccessToken || stored.RefreshToken != d.first.RefreshToken {
 		return "", errors.New("the request after the refresh did not carry the new, stored access token")
 	}
-	return fmt.Sprintf("after %.1fs the token entered its last %s and the Source stopped sending it; the next GET waited for one refresh, got 200, new token saved",
-		sent.Sub(d.exchanged).Seconds(), d.margin.Round(time.Second)), nil
+	return fmt.Sprintf("%.1fs later the access token had expired; the next GET waited for one refresh, got 200, and the new token was saved",
+		slept.Seconds()), nil
 }
 
 func (d *demo) rejected(ctx context.Context) (string, error) {
@@ -290,12 +293,11 @@ func (d *demo) concurrent(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Sleep until the Source no longer sends tok (the margin measured in
-	// the expiry step), with a little slack.
-	select {
-	case <-time.After(time.Until(tok.Expiry.Add(-d.margin + 100*time.Millisecond))):
-	case <-ctx.Done():
-		return "", ctx.Err()
+	if _, err := waitPastExpiry(ctx, tok); err != nil {
+		return "", err
+	}
+	if err := d.wantCalls(0); err != nil {
+		return "", fmt.Errorf("before the expiry: %w", err)
 	}
 	before := len(d.srv.Stats().AuthHeaders)
 	errs := make([]error, demoConcurrency)
