@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -413,6 +414,11 @@ func jsonText(raw json.RawMessage) string {
 	return string(raw)
 }
 
+// zohoSecret matches the shape of Zoho's access tokens, refresh tokens and
+// grant codes (1000.<hex>.<hex>). Outside text may quote one that the
+// request did not send, so sanitize cannot know its value.
+var zohoSecret = regexp.MustCompile(`[0-9]{4}\.[0-9A-Fa-f]{16,}\.[0-9A-Fa-f]{16,}`)
+
 // sanitize makes outside text safe for an error message: the request's own
 // secret values and any further secrets given are replaced, control
 // characters dropped, length capped.
@@ -427,6 +433,7 @@ func sanitize(s string, form url.Values, also ...string) string {
 			s = strings.ReplaceAll(s, v, "REDACTED")
 		}
 	}
+	s = zohoSecret.ReplaceAllString(s, "REDACTED")
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "?")
 	}
