@@ -320,13 +320,22 @@ func (c *Config) transportError(op string, status int, err error, form url.Value
 func parseTokenResponse(op string, status int, body []byte, form url.Values, start time.Time) (*Token, error) {
 	var r tokenResponse
 	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 || json.Unmarshal(trimmed, &r) != nil {
+	var decodeErr error
+	if len(trimmed) > 0 {
+		decodeErr = json.Unmarshal(trimmed, &r)
+	}
+	if len(trimmed) == 0 || decodeErr != nil {
 		class := ClassTransient
 		if status/100 == 4 {
 			class = classify("", "", status)
 		}
 		what := "an empty body"
-		if len(trimmed) > 0 {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(decodeErr, &typeErr) && typeErr.Field != "":
+			// Field is one of tokenResponse's names, not outside text.
+			what = fmt.Sprintf("a JSON object whose %q is not a %s", typeErr.Field, typeErr.Type)
+		case len(trimmed) > 0:
 			what = "a body that is not a JSON object"
 		}
 		return nil, &Error{Op: op, StatusCode: status, Class: class, Err: fmt.Errorf("token endpoint answered with %s", what)}
