@@ -37,7 +37,8 @@ var fuzzForm = url.Values{
 }
 
 // checkErrorText holds an error message to the rules for outside text:
-// none of the secrets, one line, valid UTF-8, the package's prefix.
+// none of the secrets nor anything shaped like a Zoho token, one line,
+// valid UTF-8, the package's prefix.
 func checkErrorText(t *testing.T, err error, secrets ...string) {
 	t.Helper()
 	msg := err.Error()
@@ -45,6 +46,9 @@ func checkErrorText(t *testing.T, err error, secrets ...string) {
 		if s != "" && strings.Contains(msg, s) {
 			t.Fatalf("error shows secret %q: %s", s, msg)
 		}
+	}
+	if m := zohoSecret.FindString(msg); m != "" {
+		t.Fatalf("error shows something shaped like a Zoho token (%q): %s", m, msg)
 	}
 	if strings.ContainsAny(msg, "\r\n") || !utf8.ValidString(msg) {
 		t.Fatalf("error is not one line of valid UTF-8: %q", msg)
@@ -66,6 +70,8 @@ func FuzzTokenResponse(f *testing.F) {
 		_ = json.Unmarshal(bytes.TrimSpace(body), &shape)
 		bodyAccess, _ := shape.AccessToken.(string)
 		bodyRefresh, _ := shape.RefreshToken.(string)
+		var typed tokenResponse // every field of the type the parser expects
+		wellTyped := json.Unmarshal(bytes.TrimSpace(body), &typed) == nil
 
 		for _, op := range []string{"exchange", "refresh"} {
 			tok, err := parseTokenResponse(op, status, body, fuzzForm, start)
@@ -74,7 +80,7 @@ func FuzzTokenResponse(f *testing.F) {
 				if !errors.As(err, &ze) || ze.Op != op {
 					t.Fatalf("%s: error %v (%T) is not an *Error for the op", op, err, err)
 				}
-				if status/100 == 2 && bodyAccess != "" && ze.Code == "" {
+				if status/100 == 2 && bodyAccess != "" && ze.Code == "" && wellTyped {
 					t.Fatalf("%s: a 2xx answer with an access token and no error was refused: %v", op, err)
 				}
 				checkErrorText(t, err, append(outsideSecrets(bodyAccess, bodyRefresh), fuzzClientSecret, fuzzRefresh, fuzzCode)...)
