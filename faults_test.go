@@ -407,9 +407,11 @@ type refreshRun struct {
 
 // checkBackoff holds the timeline to the source's rules: token calls happen
 // only inside a refresh, at most row.attempts per refresh; at most 10 per 10
-// minutes may have minted a token (all but those answered with a 5xx); after the k-th failure in a row the next refresh waits
-// min(1s*2^(k-1), 5m), or until the served token stops being sent if that is
-// sooner; after Zoho's throttle answer it waits 10 minutes.
+// minutes may have minted a token (all but those answered with a 5xx);
+// after the k-th failure in a row the next refresh waits min(1s*2^(k-1), 5m)
+// (30s instead of 1s when Zoho refused the grant), or until the served token
+// stops being sent if that is sooner; after Zoho's throttle answer it waits
+// 10 minutes.
 func (tl *timeline) checkBackoff(t *testing.T, row faultRow, servedUntil time.Time) {
 	t.Helper()
 	tl.mu.Lock()
@@ -469,7 +471,11 @@ func (tl *timeline) checkBackoff(t *testing.T, row faultRow, servedUntil time.Ti
 		if i+1 == len(runs) {
 			break
 		}
-		wait := min(time.Second<<min(failures-1, 20), 5*time.Minute)
+		first := time.Second
+		if row.class == zohoauth.ClassReauth {
+			first = 30 * time.Second // only a new grant helps: look again now and then
+		}
+		wait := min(first<<min(failures-1, 20), 5*time.Minute)
 		earliest := r.end.Add(wait)
 		if r.throttled && r.calls > 0 {
 			earliest = r.end.Add(10 * time.Minute)
