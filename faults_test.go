@@ -144,10 +144,7 @@ func runFaultRow(t *testing.T, row faultRow, st tokenState) (res faultResult) {
 			t.Fatal(err)
 		}
 		tl := &timeline{}
-		cfg := &zohoauth.Config{
-			ClientID: "test-client-id", ClientSecret: "test-client-secret",
-			HTTPClient: &http.Client{Transport: tl.recorder(srv.Transport())},
-		}
+		cfg := fakeCredentials(tl.recorder(srv.Transport()))
 		src := zohoauth.NewSource(cfg, zohoauth.WithStore(store), zohoauth.WithLogger(slog.New(tl)))
 		defer src.Close()
 		client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: srv.Transport()}}
@@ -277,6 +274,12 @@ func runFaultRow(t *testing.T, row faultRow, st tokenState) (res faultResult) {
 			res.requests, res.failed, res.calls, recovered.Sub(cleared))
 	})
 	return res
+}
+
+// fakeCredentials is a Config with zohotest's default credentials whose
+// token calls go through rt.
+func fakeCredentials(rt http.RoundTripper) *zohoauth.Config {
+	return &zohoauth.Config{ClientID: "test-client-id", ClientSecret: "test-client-secret", HTTPClient: &http.Client{Transport: rt}}
 }
 
 // pace spaces requests: one a second for the first minute, where the
@@ -498,8 +501,7 @@ func TestCallBudgetCountsCallsMade(t *testing.T) {
 		defer srv.Close()
 		_, refresh := srv.IssueToken("us")
 		tl := &timeline{}
-		cfg := &zohoauth.Config{ClientID: "test-client-id", ClientSecret: "test-client-secret",
-			HTTPClient: &http.Client{Transport: tl.recorder(srv.Transport())}}
+		cfg := fakeCredentials(tl.recorder(srv.Transport()))
 		src := zohoauth.NewSource(cfg, zohoauth.WithToken(&zohoauth.Token{AccessToken: "1000.gone.x", RefreshToken: refresh}))
 		defer src.Close()
 		srv.SetFault(zohotest.Fault{Drop: true})
@@ -526,8 +528,7 @@ func TestServerErrorsKeepTheCallBudget(t *testing.T) {
 				srv := zohotest.New(zohotest.Options{})
 				defer srv.Close()
 				_, refresh := srv.IssueToken("us")
-				cfg := &zohoauth.Config{ClientID: "test-client-id", ClientSecret: "test-client-secret",
-					HTTPClient: &http.Client{Transport: srv.Transport()}}
+				cfg := fakeCredentials(srv.Transport())
 				src := zohoauth.NewSource(cfg, zohoauth.WithToken(&zohoauth.Token{AccessToken: "1000.gone.x", RefreshToken: refresh}))
 				defer src.Close()
 				srv.SetFault(zohotest.Fault{Status: 503})

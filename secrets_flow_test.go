@@ -178,19 +178,28 @@ func (w *leakWatch) transport(via string, base http.RoundTripper) http.RoundTrip
 		if err != nil || !strings.HasPrefix(r.URL.Path, "/oauth/") {
 			return resp, err
 		}
-		answer, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		resp.Body = io.NopCloser(bytes.NewReader(answer))
-		var j struct {
-			AccessToken  string `json:"access_token"`
-			RefreshToken string `json:"refresh_token"`
-		}
-		if json.Unmarshal(answer, &j) == nil {
-			w.secret(j.AccessToken, "access token")
-			w.secret(j.RefreshToken, "refresh token")
-		}
+		j := peekTokenAnswer(resp)
+		w.secret(j.AccessToken, "access token")
+		w.secret(j.RefreshToken, "refresh token")
 		return resp, nil
 	})
+}
+
+// tokenAnswer is what a token endpoint answer holds.
+type tokenAnswer struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	ExpiresIn    int    `json:"expires_in"`
+}
+
+// peekTokenAnswer reads a token endpoint answer and puts its body back.
+func peekTokenAnswer(resp *http.Response) tokenAnswer {
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	var j tokenAnswer
+	_ = json.Unmarshal(body, &j)
+	return j
 }
 
 // flow runs one flow, capturing a panic as output.
@@ -311,21 +320,32 @@ func flowClientCredentials(w *leakWatch, srv *zohotest.Server) {
 	w.get(client, "https://www.zohoapis.com/crm/v8/Leads")
 }
 
-// get sends a GET and records the outcome.
-func (w *leakWatch) get(client *http.Client, u string) int {
-	resp, err := client.Get(u)
-	w.err("GET "+u, err)
+// exchange trades a new grant code of the data center at loc for a token.
+func (w *leakWatch) exchange(cfg *zohoauth.Config, loc string) *zohoauth.Token {
+	w.t.Helper()
+	tok, err := cfg.Exchange(context.Background(), w.code(loc))
+	w.tok("Exchange", tok)
 	if err != nil {
-		return 0
+		w.t.Fatalf("Exchange: %v", err)
 	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
+	return tok
 }
 
+func (w *leakWatch) get(client *http.Client, u string) int { return w.send(client, http.MethodGet, u) }
+
 func (w *leakWatch) post(client *http.Client, u string) int {
-	resp, err := client.Post(u, "application/json", strings.NewReader(`{"data":[{"Last_Name":"Leak"}]}`))
-	w.err("POST "+u, err)
+	return w.send(client, http.MethodPost, u)
+}
+
+// send sends a request (a POST with a body) and records the outcome.
+func (w *leakWatch) send(client *http.Client, method, u string) int {
+	var body io.Reader
+	if method == http.MethodPost {
+		body = strings.NewReader(`{"data":[{"Last_Name":"Leak"}]}`)
+	}
+	req, _ := http.NewRequest(method, u, body)
+	resp, err := client.Do(req)
+	w.err(method+" "+u, err)
 	if err != nil {
 		return 0
 	}
@@ -337,11 +357,7 @@ func (w *leakWatch) post(client *http.Client, u string) int {
 func flowSourceStores(w *leakWatch, srv *zohotest.Server) {
 	ctx := context.Background()
 	cfg := w.config("us", nil)
-	tok, err := cfg.Exchange(ctx, w.code("us"))
-	w.tok("Exchange", tok)
-	if err != nil {
-		w.t.Fatalf("Exchange: %v", err)
-	}
+	tok := w.exchange(cfg, "us")
 	mem := &zohoauth.MemoryStore{}
 	file := zohoauth.NewFileStore(filepath.Join(w.t.TempDir(), "token.json"))
 	for i, store := range []zohoauth.Store{mem, file} {
@@ -391,18 +407,14 @@ func flowSourceStores(w *leakWatch, srv *zohotest.Server) {
 	}
 	empty := zohoauth.NewSource(cfg, zohoauth.WithStore(&zohoauth.MemoryStore{}), zohoauth.WithLogger(w.logger(true)))
 	defer empty.Close()
-	_, err = empty.Token(ctx)
+	_, err := empty.Token(ctx)
 	w.err("Token without any", err)
 }
 
 func flowFailures(w *leakWatch, srv *zohotest.Server) {
 	ctx := context.Background()
 	cfg := w.config("us", nil)
-	tok, err := cfg.Exchange(ctx, w.code("us"))
-	w.tok("Exchange", tok)
-	if err != nil {
-		w.t.Fatalf("Exchange: %v", err)
-	}
+	tok := w.exchange(cfg, "us")
 	code := w.code("us")
 	echo := tok.RefreshToken + " " + leakClientSecret + " " + code + " " + tok.AccessToken
 	faults := []zohotest.Fault{
@@ -442,13 +454,8 @@ func flowFailures(w *leakWatch, srv *zohotest.Server) {
 }
 
 func flowRevokedGrant(w *leakWatch, srv *zohotest.Server) {
-	ctx := context.Background()
 	cfg := w.config("us", nil)
-	tok, err := cfg.Exchange(ctx, w.code("us"))
-	w.tok("Exchange", tok)
-	if err != nil {
-		w.t.Fatalf("Exchange: %v", err)
-	}
+	tok := w.exchange(cfg, "us")
 	src := zohoauth.NewSource(cfg, zohoauth.WithToken(tok), zohoauth.WithLogger(w.logger(false)))
 	defer src.Close()
 	client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: w.transport("api", srv.Transport())}}
@@ -501,39 +508,27 @@ func flowTamperedFile(w *leakWatch, srv *zohotest.Server) {
 }
 
 // redirector answers API requests under /hop/<status>/ with a redirect to
-// the URL in the "to" parameter; every other host is a sink that answers
-// 200. Requests reach it through the recording transport.
+// the URL in the "to" parameter and passes other API requests to the fake;
+// every other host is a sink that answers 200.
 func redirector(srv *zohotest.Server) http.RoundTripper {
-	api := srv.Transport()
-	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		if r.Body != nil {
-			io.Copy(io.Discard, r.Body)
-			r.Body.Close()
-		}
-		rec := httptest.NewRecorder()
+	api := srv.Handler("us")
+	return handlerTransport(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		var status int
 		zoho := r.URL.Scheme == "https" && strings.HasSuffix(r.URL.Hostname(), ".zohoapis.com")
-		if _, err := fmt.Sscanf(r.URL.Path, "/hop/%d/", &status); zoho && err == nil {
-			http.Redirect(rec, r, r.URL.Query().Get("to"), status)
-		} else if zoho {
-			return api.RoundTrip(r)
-		} else {
-			rec.WriteString("sink")
+		switch _, err := fmt.Sscanf(r.URL.Path, "/hop/%d/", &status); {
+		case zoho && err == nil:
+			http.Redirect(rw, r, r.URL.Query().Get("to"), status)
+		case zoho:
+			api.ServeHTTP(rw, r)
+		default:
+			io.WriteString(rw, "sink")
 		}
-		resp := rec.Result()
-		resp.Request = r
-		return resp, nil
-	})
+	}))
 }
 
 func flowRedirects(w *leakWatch, srv *zohotest.Server) {
-	ctx := context.Background()
 	cfg := w.config("us", nil)
-	tok, err := cfg.Exchange(ctx, w.code("us"))
-	w.tok("Exchange", tok)
-	if err != nil {
-		w.t.Fatalf("Exchange: %v", err)
-	}
+	tok := w.exchange(cfg, "us")
 	src := zohoauth.NewSource(cfg, zohoauth.WithToken(tok))
 	defer src.Close()
 	client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: w.transport("api", redirector(srv))}}
@@ -563,21 +558,13 @@ func flowRedirects(w *leakWatch, srv *zohotest.Server) {
 // host. The client secret must not follow it.
 func flowTokenRedirect(w *leakWatch, srv *zohotest.Server) {
 	ctx := context.Background()
-	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		if r.Body != nil {
-			io.Copy(io.Discard, r.Body)
-			r.Body.Close()
-		}
-		rec := httptest.NewRecorder()
+	base := handlerTransport(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if r.URL.Host == "accounts.zoho.com" {
-			http.Redirect(rec, r, "https://evil.example/oauth/v2/token", http.StatusTemporaryRedirect)
+			http.Redirect(rw, r, "https://evil.example/oauth/v2/token", http.StatusTemporaryRedirect)
 		} else {
-			rec.WriteString(`{"access_token":"1000.evil.token"}`)
+			io.WriteString(rw, `{"access_token":"1000.evil.token"}`)
 		}
-		resp := rec.Result()
-		resp.Request = r
-		return resp, nil
-	})
+	}))
 	cfg := w.config("us", base)
 	_, err := cfg.Exchange(ctx, w.code("us"))
 	w.err("Exchange redirected", err)

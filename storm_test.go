@@ -84,8 +84,7 @@ func runStorm(t *testing.T, sc stormCase) {
 		t.Fatal(err)
 	}
 	tl := &timeline{}
-	cfg := &zohoauth.Config{ClientID: "test-client-id", ClientSecret: "test-client-secret",
-		HTTPClient: &http.Client{Transport: tl.recorder(srv.Transport())}}
+	cfg := fakeCredentials(tl.recorder(srv.Transport()))
 	src := zohoauth.NewSource(cfg, zohoauth.WithStore(store))
 	defer src.Close()
 	client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: srv.Transport()}}
