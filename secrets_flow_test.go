@@ -55,6 +55,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		w.flow("tampered token file", func() { flowTamperedFile(w, srv) })
 		w.flow("API redirects", func() { flowRedirects(w, srv) })
 		w.flow("token endpoint redirect", func() { flowTokenRedirect(w, srv) })
+		w.flow("every exported type", func() { flowEveryType(w, srv) })
 		w.flow("misuse", func() {
 			var nilSource *zohoauth.Source
 			_, _ = nilSource.Token(ctx) // panics; the panic is captured
@@ -574,6 +575,40 @@ func flowTokenRedirect(w *leakWatch, srv *zohotest.Server) {
 	if err == nil {
 		w.t.Error("a refresh answered with a redirect succeeded")
 	}
+}
+
+// flowEveryType prints a value of every exported type, holding secrets
+// where it can, alone and inside other values.
+func flowEveryType(w *leakWatch, srv *zohotest.Server) {
+	ctx := context.Background()
+	cfg := w.config("eu", nil)
+	tok := w.exchange(cfg, "eu")
+	mem := &zohoauth.MemoryStore{}
+	w.err("Save", mem.Save(ctx, tok))
+	file := zohoauth.NewFileStore(filepath.Join(w.t.TempDir(), "token.json"))
+	w.err("Save", file.Save(ctx, tok))
+	src := zohoauth.NewSource(cfg, zohoauth.WithToken(tok), zohoauth.WithStore(file))
+	defer src.Close()
+	tr := &zohoauth.Transport{Source: src, Base: srv.Transport(), AllowedHosts: []string{"proxy.example"}}
+	_, err := cfg.Refresh(ctx, &zohoauth.Token{RefreshToken: "1000.unknown.refresh0token"})
+	var ze *zohoauth.Error
+	errors.As(err, &ze)
+	values := []any{
+		*cfg, cfg, *tok, tok, zohoauth.EU, zohoauth.ClassReauth, ze, *ze, mem, file, src, tr, *tr,
+		zohoauth.RetryPolicy{}, zohoauth.WithToken(tok), zohoauth.WithStore(file), zohoauth.PromptConsent(),
+		zohoauth.TokenSource(src), zohoauth.Store(mem), zohoauth.Rejecter(src),
+		struct {
+			T   zohoauth.Token
+			C   zohoauth.Config
+			Src *zohoauth.Source
+		}{*tok, *cfg, src},
+		[]*zohoauth.Token{tok}, map[string]zohoauth.Token{"t": *tok},
+	}
+	for _, v := range values {
+		w.value(fmt.Sprintf("%T", v), v)
+	}
+	w.logger(false).Info("values", "tok", tok, "token", *tok, "cfg", cfg, "src", src, "store", file, "err", err)
+	w.logger(true).Info("values", "tok", tok, "token", *tok, "cfg", *cfg, "src", src, "store", mem, "err", ze)
 }
 
 // check asserts that no output holds a secret and that secrets and tokens
