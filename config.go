@@ -225,14 +225,13 @@ func (c *Config) tokenCall(ctx context.Context, op, base string, form url.Values
 
 var errBudget = errors.New("held back: this refresh token already used its 10 token requests of the last 10 minutes")
 
-// callGate is a Source's limit on token calls. allowMint is asked before
-// every attempt; returnMint gives back the slot of an attempt that Zoho
-// answered with a server error (5xx), which minted no token. Attempts that
-// end without an answer (reset, timeout) keep their slot: Zoho may have
-// minted a token whose answer was lost.
+// callGate is a Source's limit on token calls. allowMint is asked before a
+// call's first attempt, allowRetry before each retry; each yes uses one of
+// the 10 calls Zoho allows per 10 minutes, whatever the answer turns out to
+// be: an attempt that ends in a 5xx or a reset may still have minted a token.
 type callGate interface {
 	allowMint() bool
-	returnMint()
+	allowRetry() bool
 }
 
 // post sends one form POST with bounded retries and returns the status and
@@ -257,9 +256,6 @@ func (c *Config) post(ctx context.Context, endpoint string, form url.Values, gat
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 		CheckRetry: func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 			attempts++
-			if gate != nil && resp != nil && resp.StatusCode >= 500 {
-				gate.returnMint()
-			}
 			if ctx.Err() != nil {
 				return false, ctx.Err()
 			}
@@ -268,7 +264,7 @@ func (c *Config) post(ctx context.Context, endpoint string, form url.Values, gat
 			}
 			retry, _ := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 			// Ask for a retry's slot only when a retry will be made.
-			if retry && attempts <= tokenRetries && gate != nil && !gate.allowMint() {
+			if retry && attempts <= tokenRetries && gate != nil && !gate.allowRetry() {
 				return false, nil
 			}
 			return retry, nil

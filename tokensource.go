@@ -521,11 +521,26 @@ func (s *Source) allowUnlocked() bool {
 	return true
 }
 
-// allowMint is asked before every attempt to call the token endpoint: at
-// most zohoMintLimit in any zohoMintWindow.
+// allowMint is asked before the first attempt of every token call: at most
+// zohoMintLimit calls in any zohoMintWindow.
 func (s *Source) allowMint() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.takeSlot()
+}
+
+// allowRetry is asked before a retry within one token call. Only the first
+// call after a success retries: once refreshes are failing, each one makes a
+// single attempt and the backoff between them does the spacing, so an outage
+// does not burn the budget in seconds.
+func (s *Source) allowRetry() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failures == 0 && s.takeSlot()
+}
+
+// takeSlot records a call if the window has room. s.mu must be held.
+func (s *Source) takeSlot() bool {
 	now := time.Now()
 	keep := s.mints[:0]
 	for _, t := range s.mints {
@@ -540,16 +555,6 @@ func (s *Source) allowMint() bool {
 	}
 	s.mints = append(s.mints, now)
 	return true
-}
-
-// returnMint gives back the slot of the last attempt: Zoho answered it with
-// a server error, so no token was minted. Attempts are made one at a time.
-func (s *Source) returnMint() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if n := len(s.mints); n > 0 {
-		s.mints = s.mints[:n-1]
-	}
 }
 
 // succeed installs tok and clears the failure state.
