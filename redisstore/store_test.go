@@ -1,0 +1,430 @@
+package redisstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-zoho/zohoauth"
+	"github.com/go-zoho/zohoauth/redisstore"
+	"github.com/go-zoho/zohoauth/zohotest/storetest"
+	"github.com/redis/go-redis/v9"
+)
+
+func TestContract(t *testing.T) {
+	c := newClient(t, sharedAddr(t))
+	storetest.Run(t, func(t *testing.T) zohoauth.Store {
+		return redisstore.New(c, "acct", redisstore.WithPrefix(uniquePrefix(t, c)))
+	})
+}
+
+func TestKeyLayout(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, sharedAddr(t))
+	p := uniquePrefix(t, c)
+	s := redisstore.New(c, "crm-prod", redisstore.WithPrefix(p))
+	want := storetest.Sample(1)
+	if err := s.Save(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := s.Lock(ctx, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+
+	keys, err := c.Keys(ctx, p+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenKey, lockKey := p+"{crm-prod}:token", p+"{crm-prod}:lock"
+	if strings.Join(keys, " ") != tokenKey+" "+lockKey && strings.Join(keys, " ") != lockKey+" "+tokenKey {
+		t.Fatalf("keys = %q; want %q and %q", keys, tokenKey, lockKey)
+	}
+	if ttl := c.TTL(ctx, tokenKey).Val(); ttl != -1 {
+		t.Errorf("token key TTL = %v; want none (-1), a TTL would drop the refresh token", ttl)
+	}
+	// 20s lease, plus 1s and a tenth.
+	if ttl := c.PTTL(ctx, lockKey).Val(); ttl <= 22*time.Second || ttl > 23*time.Second {
+		t.Errorf("lock key TTL = %v; want just under 23s", ttl)
+	}
+	if slot(tokenKey) != slot(lockKey) {
+		t.Errorf("token and lock keys hash to slots %d and %d; want one", slot(tokenKey), slot(lockKey))
+	}
+
+	raw, err := c.Get(ctx, tokenKey).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		t.Fatalf("stored value is not JSON: %v", err)
+	}
+	for _, f := range []string{"access_token", "refresh_token", "token_type", "api_domain", "scope", "expiry", "accounts_server"} {
+		if _, ok := fields[f]; !ok {
+			t.Errorf("stored JSON lacks %q", f)
+		}
+	}
+	var back zohoauth.Token
+	if err := json.Unmarshal(raw, &back); err != nil || back.RefreshToken != want.RefreshToken || !back.Expiry.Equal(want.Expiry) {
+		t.Errorf("stored JSON does not decode to the saved token (err %v)", err)
+	}
+}
+
+func TestDefaultPrefix(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, sharedAddr(t))
+	account := "default-prefix-" + uniquePrefix(t, c)
+	s := redisstore.New(c, account)
+	t.Cleanup(func() { _ = s.Delete(context.Background()) })
+	if err := s.Save(ctx, storetest.Sample(1)); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Exists(ctx, "zohoauth:{"+account+"}:token").Val(); n != 1 {
+		t.Fatalf("token not under the default prefix %q", redisstore.DefaultPrefix)
+	}
+}
+
+// The cluster slot of a key: CRC16 (XMODEM) of its hash tag, mod 16384.
+func slot(key string) int {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			key = key[i+1 : i+1+j]
+		}
+	}
+	var crc uint16
+	for _, b := range []byte(key) {
+		crc ^= uint16(b) << 8
+		for range 8 {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return int(crc) % 16384
+}
+
+func TestSlotMatchesRedis(t *testing.T) {
+	c := newClient(t, sharedAddr(t))
+	for _, k := range []string{"zohoauth:{crm-prod}:token", "plain-key", "a{b}c"} {
+		got, err := c.ClusterKeySlot(context.Background(), k).Result()
+		if err != nil {
+			t.Skipf("CLUSTER KEYSLOT unavailable: %v", err)
+		}
+		if int(got) != slot(k) {
+			t.Fatalf("slot(%q) = %d; redis says %d", k, slot(k), got)
+		}
+	}
+}
+
+func TestSaveKeepsNewerToken(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, sharedAddr(t))
+	s := redisstore.New(c, "acct", redisstore.WithPrefix(uniquePrefix(t, c)))
+	newer, older := storetest.Sample(3), storetest.Sample(2)
+	if err := s.Save(ctx, newer); err != nil {
+		t.Fatal(err)
+	}
+	// A holder that outlived its lease comes back with an older token.
+	if err := s.Save(ctx, older); err != nil {
+		t.Fatalf("Save of an older token: %v; want nil (the newer one is kept)", err)
+	}
+	got, err := s.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccessToken != newer.AccessToken {
+		t.Fatal("an older token replaced a newer one")
+	}
+	// Same expiry replaces.
+	same := *newer
+	same.AccessToken = "1000.same-expiry.secret"
+	if err := s.Save(ctx, &same); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Load(ctx); got == nil || got.AccessToken != same.AccessToken {
+		t.Fatal("a token with the same expiry did not replace the stored one")
+	}
+	// After Delete anything goes.
+	if err := s.Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, older); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Load(ctx); got == nil || got.AccessToken != older.AccessToken {
+		t.Fatal("Save after Delete did not store the token")
+	}
+}
+
+func TestConcurrentSavesKeepNewest(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, sharedAddr(t))
+	s := redisstore.New(c, "acct", redisstore.WithPrefix(uniquePrefix(t, c)))
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				if err := s.Save(ctx, storetest.Sample(w*10+i)); err != nil {
+					t.Errorf("Save: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := s.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := storetest.Sample(79); got.AccessToken != want.AccessToken {
+		t.Fatalf("after racing saves the store holds the token expiring %v; want the newest, %v", got.Expiry, want.Expiry)
+	}
+}
+
+func TestDamagedValue(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, sharedAddr(t))
+	p := uniquePrefix(t, c)
+	s := redisstore.New(c, "acct", redisstore.WithPrefix(p))
+	key := p + "{acct}:token"
+	for name, raw := range map[string]string{
+		"not json":        "1000.secret-looking-garbage",
+		"error body":      `{"error":"invalid_code"}`,
+		"no access token": `{"refresh_token":"1000.refresh.secret","expiry":"2030-01-01T00:00:00Z"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			c.Set(ctx, key, raw, 0)
+			tok, err := s.Load(ctx)
+			if err == nil || errors.Is(err, zohoauth.ErrNoToken) {
+				t.Fatalf("Load of a damaged value = %v, %v; want an error other than ErrNoToken", tok, err)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Fatalf("error quotes the stored value: %v", err)
+			}
+			// A damaged value does not block a good token.
+			if err := s.Save(ctx, storetest.Sample(1)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Load(ctx); err != nil {
+				t.Fatalf("Load after overwriting a damaged value: %v", err)
+			}
+		})
+	}
+}
+
+func TestNoSecretsInOutput(t *testing.T) {
+	c := newClient(t, sharedAddr(t))
+	s := redisstore.New(c, "acct", redisstore.WithPrefix(uniquePrefix(t, c)))
+	if err := s.Save(context.Background(), storetest.Sample(1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
+		if out := fmt.Sprintf(f, s); strings.Contains(out, "secret") || !strings.Contains(out, "{acct}:token") {
+			t.Errorf("Sprintf(%q, store) = %q", f, out)
+		}
+	}
+	if err := s.Save(context.Background(), &zohoauth.Token{RefreshToken: "1000.refresh.secret"}); err == nil ||
+		strings.Contains(err.Error(), "secret") {
+		t.Errorf("Save without an access token: %v", err)
+	}
+}
+
+func TestNewPanicsOnMisuse(t *testing.T) {
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer c.Close()
+	for name, f := range map[string]func(){
+		"nil client":    func() { redisstore.New(nil, "acct") },
+		"empty account": func() { redisstore.New(c, "") },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("New with %s did not panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+func TestLockWaitsForRelease(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, sharedAddr(t))
+	p := uniquePrefix(t, c)
+	a := redisstore.New(c, "acct", redisstore.WithPrefix(p))
+	b := redisstore.New(newClient(t, sharedAddr(t)), "acct", redisstore.WithPrefix(p))
+	unlock, err := a.Lock(ctx, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan time.Time, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		released <- time.Now()
+		unlock()
+	}()
+	start := time.Now()
+	unlockB, err := b.Lock(ctx, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := time.Now()
+	unlockB()
+	rel := <-released
+	if got.Before(rel) {
+		t.Fatal("the second Lock returned before the first was released")
+	}
+	// Polling backs off to at most 250 ms between tries.
+	if lag := got.Sub(rel); lag > 400*time.Millisecond {
+		t.Errorf("the waiter took %v after the release to get the lock", lag)
+	}
+	t.Logf("waited %v; acquired %v after the release", got.Sub(start).Round(time.Millisecond), got.Sub(rel).Round(time.Millisecond))
+}
+
+func TestLockLeaseExpires(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, sharedAddr(t))
+	p := uniquePrefix(t, c)
+	s := redisstore.New(c, "acct", redisstore.WithPrefix(p))
+	// lease 100ms: the key lives 100ms + 1s + 10ms.
+	staleUnlock, err := s.Lock(ctx, 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	// The first holder never unlocks in time, as if it died. Lock waits
+	// past the deadline-less Obtain window for as long as ctx allows.
+	unlock, err := s.Lock(ctx, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := time.Since(start)
+	if waited < 1*time.Second || waited > 2*time.Second {
+		t.Errorf("took over an abandoned lock after %v; want about 1.11s", waited)
+	}
+	// The first holder wakes up: its unlock must not free the new holder's lock.
+	staleUnlock()
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if u, err := s.Lock(short, time.Second); err == nil {
+		u()
+		t.Fatal("a stale unlock released another holder's lock")
+	} else if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Lock ended by its context: %v; want it to wrap context.DeadlineExceeded", err)
+	}
+	unlock()
+	if u, err := s.Lock(ctx, time.Second); err != nil {
+		t.Fatalf("Lock after unlock: %v", err)
+	} else {
+		u()
+	}
+}
+
+func TestLockWaitsWithoutDeadline(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, sharedAddr(t))
+	s := redisstore.New(c, "acct", redisstore.WithPrefix(uniquePrefix(t, c)))
+	unlock, err := s.Lock(ctx, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	// Cancellation, not a deadline, ends the wait.
+	cctx, cancel := context.WithCancelCause(ctx)
+	why := errors.New("caller gave up")
+	time.AfterFunc(300*time.Millisecond, func() { cancel(why) })
+	_, err = s.Lock(cctx, 10*time.Second)
+	if !errors.Is(err, why) {
+		t.Fatalf("Lock = %v; want the context's cause", err)
+	}
+}
+
+// An unreachable Redis must cost a request little: every call returns an
+// error promptly instead of hanging.
+func TestRedisDownFailsFast(t *testing.T) {
+	srv := startServer(t)
+	c := newClient(t, srv.addr)
+	s := redisstore.New(c, "acct")
+	if err := s.Save(context.Background(), storetest.Sample(1)); err != nil {
+		t.Fatal(err)
+	}
+	srv.stop(t, false)
+
+	// A port that accepts connections and never answers: a hung Redis.
+	hung, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns sync.WaitGroup
+	var held []net.Conn
+	var mu sync.Mutex
+	conns.Add(1)
+	go func() {
+		defer conns.Done()
+		for {
+			cn, err := hung.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, cn)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = hung.Close()
+		conns.Wait()
+		mu.Lock()
+		for _, cn := range held {
+			_ = cn.Close()
+		}
+		mu.Unlock()
+	})
+	hs := redisstore.New(newClient(t, hung.Addr().String()), "acct")
+
+	for _, tc := range []struct {
+		name  string
+		store *redisstore.Store
+		limit time.Duration
+	}{
+		{"stopped", s, 500 * time.Millisecond},
+		// ReadTimeout 500ms; go-redis does not retry a timed-out read.
+		{"hung", hs, 1500 * time.Millisecond},
+	} {
+		calls := map[string]func(ctx context.Context) error{
+			"Load": func(ctx context.Context) error { _, err := tc.store.Load(ctx); return err },
+			"Save": func(ctx context.Context) error { return tc.store.Save(ctx, storetest.Sample(2)) },
+			"Lock": func(ctx context.Context) error {
+				u, err := tc.store.Lock(ctx, time.Second)
+				if err == nil {
+					u()
+				}
+				return err
+			},
+			"Delete": func(ctx context.Context) error { return tc.store.Delete(ctx) },
+		}
+		for _, op := range []string{"Load", "Save", "Lock", "Delete"} {
+			start := time.Now()
+			err := calls[op](context.Background())
+			took := time.Since(start)
+			if err == nil || errors.Is(err, zohoauth.ErrNoToken) {
+				t.Errorf("%s %s: err = %v; want a Redis error", tc.name, op, err)
+			}
+			if took > tc.limit {
+				t.Errorf("%s %s took %v; want under %v", tc.name, op, took, tc.limit)
+			}
+			t.Logf("redis %s: %s failed after %v: %v", tc.name, op, took.Round(time.Millisecond), err)
+		}
+	}
+}

@@ -1,0 +1,5 @@
+package redisstore_test
+
+const workerEnv = "REDISSTORE_TEST_WORKER"
+
+func runWorker() int { return 2 }
