@@ -45,8 +45,9 @@ type Token struct {
 }
 
 type authValues struct {
-	zoho   []string
-	bearer []string
+	zoho    []string
+	bearer  []string
+	apiHost string
 }
 
 func newAuthValues(access string) *authValues {
@@ -59,6 +60,7 @@ func newAuthValues(access string) *authValues {
 func (t *Token) sealed() *Token {
 	c := *t
 	c.auth = newAuthValues(c.AccessToken)
+	c.auth.apiHost = hostOf(c.APIDomain)
 	return &c
 }
 

@@ -1,0 +1,426 @@
+package zohoauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// Config is a Zoho OAuth client: its credentials and the data center it
+// talks to. It calls Zoho's token endpoint directly (Exchange, Refresh,
+// Revoke); NewSource builds a refreshing TokenSource on top of it.
+//
+// A Config is safe for concurrent use once it is no longer being modified.
+type Config struct {
+	// ClientID and ClientSecret come from Zoho's API console.
+	ClientID     string
+	ClientSecret string
+	// AccountsURL is the accounts server of the account's data center, for
+	// example EU.AccountsURL. Empty means US. It must be https; plain http is
+	// accepted only for loopback hosts (tests and fakes). When a token
+	// carries the Zoho accounts server it came from, refreshes go there.
+	AccountsURL string
+	// RedirectURL is the redirect URI registered for the client. Leave it
+	// empty for self-client grant codes.
+	RedirectURL string
+	// Scopes are requested by the consent URL and the client credentials
+	// grant, e.g. "ZohoCRM.modules.ALL".
+	Scopes []string
+	// HTTPClient makes the token calls; nil means a client with a 30 s
+	// timeout over http.DefaultTransport. Network errors and 5xx responses
+	// are retried twice with backoff. Redirects are never followed, so a
+	// client secret cannot be forwarded to another host.
+	HTTPClient *http.Client
+}
+
+// maxBody caps how much of a token endpoint response is read.
+const maxBody = 1 << 20
+
+// Retry policy for one token call: attempts = 1 + tokenRetries.
+const (
+	tokenRetries      = 2
+	tokenRetryWaitMin = 500 * time.Millisecond
+	tokenRetryWaitMax = 4 * time.Second
+)
+
+// String describes the client without its secret.
+func (c Config) String() string {
+	return fmt.Sprintf("zohoauth.Config{ClientID:%q ClientSecret:%s AccountsURL:%q RedirectURL:%q Scopes:%q}",
+		c.ClientID, redact(c.ClientSecret), c.AccountsURL, c.RedirectURL, c.Scopes)
+}
+
+// GoString hides the secret from %#v.
+func (c Config) GoString() string { return c.String() }
+
+// Format makes every fmt verb print the redacted form.
+func (c Config) Format(f fmt.State, verb rune) { _, _ = io.WriteString(f, c.String()) }
+
+// Exchange trades a grant code (from the consent redirect or the API
+// console's self client) for an access token and a refresh token. Grant
+// codes are single use and expire within minutes. The returned token records
+// the accounts server it came from.
+func (c *Config) Exchange(ctx context.Context, code string) (*Token, error) {
+	const op = "exchange"
+	if code == "" {
+		return nil, &Error{Op: op, Class: ClassReauth, Err: errors.New("empty grant code")}
+	}
+	base, err := c.accountsBase(nil)
+	if err != nil {
+		return nil, &Error{Op: op, Err: err}
+	}
+	form := url.Values{
+		"grant_type":    {"authorization_code"},
+		"client_id":     {c.ClientID},
+		"client_secret": {c.ClientSecret},
+		"code":          {code},
+	}
+	if c.RedirectURL != "" {
+		form.Set("redirect_uri", c.RedirectURL)
+	}
+	return c.tokenCall(ctx, op, base, form, nil, nil)
+}
+
+// Refresh mints a new access token with tok's refresh token. Zoho's answer
+// has no refresh token and sometimes no api_domain; the returned token keeps
+// tok's values for those. tok is not modified.
+//
+// Refresh talks to Zoho every time it is called. Zoho allows 10 access
+// tokens per refresh token per 10 minutes; prefer a Source, which enforces
+// that limit and shares one refresh among all callers.
+func (c *Config) Refresh(ctx context.Context, tok *Token) (*Token, error) {
+	return c.refresh(ctx, tok, nil)
+}
+
+func (c *Config) refresh(ctx context.Context, tok *Token, allow func() bool) (*Token, error) {
+	const op = "refresh"
+	if tok == nil || tok.RefreshToken == "" {
+		return nil, &Error{Op: op, Class: ClassReauth, Err: errors.New("the token has no refresh token; exchange a grant code first")}
+	}
+	base, err := c.accountsBase(tok)
+	if err != nil {
+		return nil, &Error{Op: op, Err: err}
+	}
+	form := url.Values{
+		"grant_type":    {"refresh_token"},
+		"client_id":     {c.ClientID},
+		"client_secret": {c.ClientSecret},
+		"refresh_token": {tok.RefreshToken},
+	}
+	return c.tokenCall(ctx, op, base, form, tok, allow)
+}
+
+// Revoke revokes a refresh token at Zoho. Every access token minted from it
+// stops working too. Zoho answers HTTP 400 for a token it does not know.
+func (c *Config) Revoke(ctx context.Context, refreshToken string) error {
+	const op = "revoke"
+	if refreshToken == "" {
+		return &Error{Op: op, Err: errors.New("empty refresh token")}
+	}
+	base, err := c.accountsBase(nil)
+	if err != nil {
+		return &Error{Op: op, Err: err}
+	}
+	form := url.Values{"token": {refreshToken}}
+	status, body, err := c.post(ctx, base+"/oauth/v2/token/revoke", form, nil)
+	if err != nil {
+		return c.transportError(op, status, err, form)
+	}
+	var r struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+	}
+	_ = json.Unmarshal(body, &r)
+	if status/100 == 2 && strings.EqualFold(r.Status, "success") {
+		return nil
+	}
+	e := &Error{Op: op, StatusCode: status, Code: sanitize(r.Error, form), Class: classify(r.Error, "", status)}
+	if status == http.StatusBadRequest && e.Code == "" {
+		e.Err = errors.New("zoho does not know this refresh token (already revoked, or another data center)")
+	} else if e.Code == "" {
+		e.Err = errors.New("unexpected response")
+	}
+	return e
+}
+
+// accountsBase picks the accounts server for a call: the token's own Zoho
+// accounts server if it has one, else the configured one.
+func (c *Config) accountsBase(tok *Token) (string, error) {
+	base := c.AccountsURL
+	if base == "" {
+		base = US.AccountsURL
+	}
+	if tok != nil && tok.AccountsServer != "" && tok.AccountsServer != base && isZohoAccountsURL(tok.AccountsServer) {
+		base = tok.AccountsServer
+	}
+	base = strings.TrimSuffix(base, "/")
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("accounts URL %s is not an absolute URL", quoteShort(base))
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	default:
+		return "", fmt.Errorf("accounts URL %s must use https (plain http is allowed only for loopback test servers)", quoteShort(base))
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("accounts URL %s must not carry user info, a query or a fragment", quoteShort(base))
+	}
+	return base, nil
+}
+
+// tokenResponse is what the token endpoint may send, successes and
+// failures alike.
+type tokenResponse struct {
+	AccessToken  string          `json:"access_token"`
+	RefreshToken string          `json:"refresh_token"`
+	APIDomain    string          `json:"api_domain"`
+	TokenType    string          `json:"token_type"`
+	Scope        string          `json:"scope"`
+	ExpiresIn    json.RawMessage `json:"expires_in"`
+	ExpiresInSec json.RawMessage `json:"expires_in_sec"`
+	Error        json.RawMessage `json:"error"`
+	ErrorDesc    json.RawMessage `json:"error_description"`
+}
+
+// tokenCall posts form to the token endpoint and turns the answer into a
+// token or an *Error. prev, for refreshes, supplies the values Zoho leaves
+// out. allow, when set, is asked before every attempt.
+func (c *Config) tokenCall(ctx context.Context, op, base string, form url.Values, prev *Token, allow func() bool) (*Token, error) {
+	start := time.Now()
+	status, body, err := c.post(ctx, base+"/oauth/v2/token", form, allow)
+	if err != nil {
+		return nil, c.transportError(op, status, err, form)
+	}
+	tok, err := parseTokenResponse(op, status, body, form, start)
+	if err != nil {
+		return nil, err
+	}
+	if prev != nil {
+		if tok.RefreshToken == "" {
+			tok.RefreshToken = prev.RefreshToken
+		}
+		if tok.APIDomain == "" {
+			tok.APIDomain = prev.APIDomain
+		}
+		if tok.Scope == "" {
+			tok.Scope = prev.Scope
+		}
+	}
+	tok.AccountsServer = base
+	return tok.sealed(), nil
+}
+
+var errBudget = errors.New("held back: this refresh token already used its 10 token requests of the last 10 minutes")
+
+// post sends one form POST with bounded retries and returns the status and
+// at most maxBody bytes of the body.
+func (c *Config) post(ctx context.Context, endpoint string, form url.Values, allow func() bool) (int, []byte, error) {
+	if allow != nil && !allow() {
+		return 0, nil, errBudget
+	}
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	noRedirect := *hc
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	rc := &retryablehttp.Client{
+		HTTPClient:   &noRedirect,
+		RetryWaitMin: tokenRetryWaitMin,
+		RetryWaitMax: tokenRetryWaitMax,
+		RetryMax:     tokenRetries,
+		Backoff:      retryablehttp.DefaultBackoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+		CheckRetry: func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+			if ctx.Err() != nil {
+				return false, ctx.Err()
+			}
+			if resp != nil && resp.StatusCode < 500 {
+				return false, nil // Zoho errors (HTTP 200) and 4xx are answers, not glitches
+			}
+			retry, _ := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+			if retry && allow != nil && !allow() {
+				return false, nil
+			}
+			return retry, nil
+		},
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, endpoint, []byte(form.Encode()))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := rc.Do(req)
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("reading the response: %w", err)
+	}
+	if len(body) > maxBody {
+		return resp.StatusCode, nil, errors.New("response is larger than 1 MiB")
+	}
+	return resp.StatusCode, body, nil
+}
+
+// transportError wraps a failure to get a response. Error texts from
+// net/http can quote the request URL; ours carry no secret, but the text is
+// scrubbed of the form's values anyway.
+func (c *Config) transportError(op string, status int, err error, form url.Values) error {
+	class := ClassTransient
+	if errors.Is(err, errBudget) {
+		class = ClassThrottled
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Op: op, StatusCode: status, Class: ClassTransient, Err: err}
+	}
+	if msg := sanitize(err.Error(), form); msg != err.Error() {
+		err = errors.New(msg)
+	}
+	return &Error{Op: op, StatusCode: status, Class: class, Err: err}
+}
+
+// parseTokenResponse turns a token endpoint answer into a token. It is a
+// success only with HTTP 2xx and a non-empty access_token.
+func parseTokenResponse(op string, status int, body []byte, form url.Values, start time.Time) (*Token, error) {
+	var r tokenResponse
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || json.Unmarshal(trimmed, &r) != nil {
+		class := ClassTransient
+		if status/100 == 4 {
+			class = classify("", "", status)
+		}
+		what := "an empty body"
+		if len(trimmed) > 0 {
+			what = "a body that is not a JSON object"
+		}
+		return nil, &Error{Op: op, StatusCode: status, Class: class, Err: fmt.Errorf("token endpoint answered with %s", what)}
+	}
+	code, desc := jsonText(r.Error), jsonText(r.ErrorDesc)
+	if code != "" || status/100 != 2 || r.AccessToken == "" {
+		e := &Error{
+			Op: op, StatusCode: status,
+			Code:        sanitize(code, form),
+			Description: sanitize(desc, form),
+			Class:       classify(code, desc, status),
+		}
+		if code == "" {
+			e.Err = errors.New("token endpoint answered without an access_token")
+		}
+		return nil, e
+	}
+	return &Token{
+		AccessToken:  r.AccessToken,
+		RefreshToken: r.RefreshToken,
+		TokenType:    r.TokenType,
+		APIDomain:    strings.TrimSuffix(r.APIDomain, "/"),
+		Scope:        r.Scope,
+		Expiry:       start.Add(lifetime(r.ExpiresIn, r.ExpiresInSec)),
+	}, nil
+}
+
+// Lifetime bounds. Zoho's access tokens live one hour; a value outside
+// (0, maxLifetime] is not believed, since a wrong unit or a zero would make
+// a client refresh in a loop or keep a dead token for days.
+const (
+	defaultLifetime = time.Hour
+	maxLifetime     = 24 * time.Hour
+)
+
+// lifetime reads expires_in_sec (seconds; wins when present) or expires_in,
+// which older responses give in milliseconds next to expires_in_sec.
+func lifetime(expiresIn, expiresInSec json.RawMessage) time.Duration {
+	if secs, ok := jsonNumber(expiresInSec); ok {
+		return clampLifetime(secs)
+	}
+	secs, ok := jsonNumber(expiresIn)
+	if !ok {
+		return defaultLifetime
+	}
+	if secs > maxLifetime.Seconds() && secs/1000 <= maxLifetime.Seconds() {
+		secs /= 1000 // milliseconds without expires_in_sec
+	}
+	return clampLifetime(secs)
+}
+
+func clampLifetime(secs float64) time.Duration {
+	if secs <= 0 || secs > maxLifetime.Seconds() {
+		return defaultLifetime
+	}
+	return time.Duration(secs * float64(time.Second))
+}
+
+// jsonNumber accepts a JSON number or a string holding one.
+func jsonNumber(raw json.RawMessage) (float64, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		raw = json.RawMessage(strings.TrimSpace(s))
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || f != f { // NaN
+		return 0, false
+	}
+	return f, true
+}
+
+// jsonText reads a JSON string, or renders any other JSON value as text, so
+// an odd error shape is still reported as an error.
+func jsonText(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}
+
+// sanitize makes outside text safe for an error message: the request's own
+// secret values are replaced, control characters dropped, length capped.
+func sanitize(s string, form url.Values) string {
+	for _, k := range []string{"client_secret", "refresh_token", "code", "token", "client_id"} {
+		if v := form.Get(k); len(v) >= 4 && k != "client_id" {
+			s = strings.ReplaceAll(s, v, "REDACTED")
+		}
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "?")
+	}
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	const maxLen = 300
+	if len(s) > maxLen {
+		cut := maxLen
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "..."
+	}
+	return s
+}

@@ -1,0 +1,111 @@
+package zohoauth_test
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/go-zoho/zohoauth"
+)
+
+// everyFormat renders v with each fmt verb a user might reach for.
+func everyFormat(v any) string {
+	return fmt.Sprintf("%v|%+v|%#v|%s|%q|%x|%X", v, v, v, v, v, v, v)
+}
+
+func TestNoSecretInFormattedValues(t *testing.T) {
+	f := newFake()
+	tok := &zohoauth.Token{AccessToken: "1000.access-fmt.secret", RefreshToken: testRefresh, APIDomain: "https://www.zohoapis.com", Expiry: time.Now()}
+	cfg := f.config()
+	src := zohoauth.NewSource(cfg, zohoauth.WithToken(tok), zohoauth.WithStore(&zohoauth.MemoryStore{}))
+	defer src.Close()
+	store := &zohoauth.MemoryStore{}
+	_ = store.Save(bg(), tok)
+	type wrapper struct {
+		T   zohoauth.Token
+		P   *zohoauth.Token
+		Cfg zohoauth.Config
+	}
+	values := map[string]any{
+		"Token":          *tok,
+		"*Token":         tok,
+		"Config":         *cfg,
+		"*Config":        cfg,
+		"*Source":        src,
+		"*MemoryStore":   store,
+		"Transport":      &zohoauth.Transport{Source: src},
+		"struct holding": wrapper{T: *tok, P: tok, Cfg: *cfg},
+		"slice":          []*zohoauth.Token{tok},
+		"*Error":         &zohoauth.Error{Op: "refresh", Code: "invalid_code"},
+	}
+	for name, v := range values {
+		assertNoSecrets(t, name, everyFormat(v))
+		assertNoSecrets(t, name, strings.ReplaceAll(everyFormat(v), "-fmt", "")) // the token's own value
+		if strings.Contains(everyFormat(v), "1000.access-fmt.secret") {
+			t.Errorf("%s prints the access token", name)
+		}
+	}
+	var logs logCapture
+	logs.logger().Info("token", "tok", tok, "value", *tok, "cfg", cfg, "src", src)
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("token", "tok", tok, "cfg", *cfg)
+	if strings.Contains(logs.String(), "access-fmt") || strings.Contains(logs.String(), testClientSecret) || strings.Contains(logs.String(), testRefresh) {
+		t.Errorf("slog output leaks a secret: %s", logs.String())
+	}
+}
+
+func TestNoSecretInLogsOrErrorsAcrossFlows(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		var logs logCapture
+		var errs []string
+		cfg := f.config()
+		tok, err := cfg.Exchange(bg(), testGrantCode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cfg.Exchange(bg(), testGrantCode+"x")
+		errs = append(errs, fmt.Sprint(err))
+		store := &zohoauth.MemoryStore{}
+		src := zohoauth.NewSource(cfg, zohoauth.WithToken(tok), zohoauth.WithStore(store), zohoauth.WithLogger(logs.logger()))
+		client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: handlerTransport(f)}}
+		f.invalidateAll() // 401 recovery
+		resp, err := client.Get("https://www.zohoapis.com/crm/v8/Leads")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if _, err := src.Refresh(bg()); err != nil {
+			t.Fatal(err)
+		}
+		// failures: Zoho errors, 5xx, garbage
+		for _, reply := range []string{`{"error":"invalid_code"}`, `{"error":"Access Denied"}`, "<html>" + testRefresh + "</html>",
+			`{"error":"invalid_code","error_description":"refresh token ` + testRefresh + ` unknown, secret ` + testClientSecret + `"}`} {
+			f.reply = func(int) (int, string) { return 200, reply }
+			_, err := cfg.Refresh(bg(), tok)
+			errs = append(errs, fmt.Sprint(err), fmt.Sprintf("%+v %#v", err, err))
+		}
+		f.reply = func(int) (int, string) { return 503, testRefresh }
+		_, err = src.Refresh(bg())
+		errs = append(errs, fmt.Sprint(err))
+		src.Close()
+		if err := cfg.Revoke(bg(), "1000.bogus.token"); err != nil {
+			errs = append(errs, err.Error())
+		}
+		for _, e := range errs {
+			assertNoSecrets(t, "error", e)
+		}
+		assertNoSecrets(t, "log", logs.String())
+		if !strings.Contains(logs.String(), "refresh succeeded") || !strings.Contains(logs.String(), "refresh failed") {
+			t.Errorf("expected refresh events in the log: %s", logs.String())
+		}
+		var ze *zohoauth.Error
+		if !errors.As(err, &ze) && err != nil {
+			t.Errorf("revoke error is %T", err)
+		}
+	})
+}

@@ -1,0 +1,426 @@
+package zohoauth_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/go-zoho/zohoauth"
+)
+
+func TestExpiredTokenThousandCallersOneRefresh(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		f.delay = 200 * time.Millisecond
+		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(expiredToken()))
+		defer src.Close()
+		var wg sync.WaitGroup
+		var failed atomic.Int64
+		got := make(chan string, 1000)
+		for i := 0; i < 1000; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				tok, err := src.Token(bg())
+				if err != nil {
+					failed.Add(1)
+					return
+				}
+				got <- tok.AccessToken
+			}()
+		}
+		wg.Wait()
+		close(got)
+		if n := f.calls.Load(); n != 1 {
+			t.Errorf("token endpoint calls = %d, want 1", n)
+		}
+		if failed.Load() != 0 {
+			t.Errorf("%d callers failed", failed.Load())
+		}
+		for a := range got {
+			if a != "1000.access-1.secret" {
+				t.Fatalf("a caller got a token other than the one refresh minted")
+			}
+		}
+	})
+}
+
+func TestStaleWindowNoCallerWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		f.delay = 300 * time.Millisecond
+		tok := f.freshToken()
+		tok.Expiry = time.Now().Add(2 * time.Minute) // inside the 5 min window
+		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(tok))
+		defer src.Close()
+		// One request per millisecond while the refresh takes 300 ms.
+		for i := 0; i < 500; i++ {
+			start := time.Now()
+			got, err := src.Token(bg())
+			if err != nil {
+				t.Fatalf("Token: %v", err)
+			}
+			if waited := time.Since(start); waited > 0 {
+				t.Fatalf("request %d waited %v for the refresh", i, waited)
+			}
+			if i < 299 && got.AccessToken != tok.AccessToken {
+				t.Fatalf("request %d got a new token before the refresh could finish", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if n := f.calls.Load(); n != 1 {
+			t.Errorf("token endpoint calls = %d, want 1 background refresh", n)
+		}
+		got, _ := src.Token(bg())
+		if got.AccessToken != "1000.access-1.secret" {
+			t.Errorf("the background refresh's token was not installed")
+		}
+	})
+}
+
+func TestHangingEndpointEachCallerLeavesWithItsContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		f.delay = time.Hour // hangs past the refresh deadline
+		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(expiredToken()), zohoauth.WithRefreshTimeout(20*time.Second))
+		defer src.Close()
+		var wg sync.WaitGroup
+		for i := 1; i <= 5; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				budget := time.Duration(i) * time.Second
+				ctx, cancel := context.WithTimeout(bg(), budget)
+				defer cancel()
+				start := time.Now()
+				_, err := src.Token(ctx)
+				if !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("caller %d: err = %v, want its own deadline", i, err)
+				}
+				if took := time.Since(start); took != budget {
+					t.Errorf("caller %d returned after %v, want exactly its budget %v", i, took, budget)
+				}
+			}()
+		}
+		wg.Wait()
+		// The shared refresh gives up at its own deadline, not an hour later.
+		start := time.Now()
+		_, err := src.Token(bg())
+		if !errors.Is(err, zohoauth.ErrTransient) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("after the refresh deadline: err = %v, want ErrTransient from the deadline", err)
+		}
+		if took := time.Since(start); took != 15*time.Second {
+			t.Errorf("the shared refresh ended %v after the last caller left, want 15s (its 20s deadline)", took)
+		}
+	})
+}
+
+func TestThrottleStopsAskingAndServesValidToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		f.reply = func(n int) (int, string) {
+			if n == 1 {
+				return 200, `{"error":"Access Denied","error_description":"You have made too many requests continuously. Please try again after some time.","status":"failure"}`
+			}
+			return 0, ""
+		}
+		tok := f.freshToken()
+		tok.Expiry = time.Now().Add(4 * time.Minute) // stale now, valid for 4 min
+		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(tok))
+		defer src.Close()
+		for i := 0; i < 3*60; i++ { // 3 minutes, one request a second
+			got, err := src.Token(bg())
+			if err != nil {
+				t.Fatalf("t=%ds: Token: %v", i, err)
+			}
+			if got.AccessToken != tok.AccessToken {
+				t.Fatalf("t=%ds: got another token while throttled", i)
+			}
+			time.Sleep(time.Second)
+			synctest.Wait()
+		}
+		if n := f.calls.Load(); n != 1 {
+			t.Fatalf("token calls while throttled = %d, want 1 (the throttled one)", n)
+		}
+		// Once the token has expired and the window has not ended, callers
+		// get ErrThrottled at once.
+		time.Sleep(2 * time.Minute)
+		_, err := src.Token(bg())
+		if !errors.Is(err, zohoauth.ErrThrottled) {
+			t.Fatalf("expired during throttle: err = %v, want ErrThrottled", err)
+		}
+		if n := f.calls.Load(); n != 1 {
+			t.Fatalf("token calls = %d, want still 1", n)
+		}
+		time.Sleep(6 * time.Minute) // the 10 minute window has passed
+		got, err := src.Token(bg())
+		if err != nil || got.AccessToken != "1000.access-2.secret" {
+			t.Fatalf("after the window: %v, %v; want the new token", got, err)
+		}
+	})
+}
+
+func TestNeverMoreThanTenTokensInTenMinutes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(expiredToken()))
+		defer src.Close()
+		var calls []time.Time
+		start := time.Now()
+		for time.Since(start) < 30*time.Minute {
+			if _, err := src.Refresh(bg()); err == nil {
+				calls = append(calls, time.Now())
+			} else if !errors.Is(err, zohoauth.ErrThrottled) {
+				t.Fatalf("Refresh: %v", err)
+			}
+			time.Sleep(5 * time.Second)
+		}
+		if int(f.calls.Load()) != len(calls) {
+			t.Fatalf("endpoint saw %d calls, source reported %d successes", f.calls.Load(), len(calls))
+		}
+		for i := range calls {
+			n := 0
+			for _, c := range calls[i:] {
+				if c.Sub(calls[i]) < 10*time.Minute {
+					n++
+				}
+			}
+			if n > 10 {
+				t.Fatalf("%d token calls within 10 minutes of %v", n, calls[i].Sub(start))
+			}
+		}
+		if len(calls) < 20 {
+			t.Errorf("only %d refreshes in 30 minutes; the limiter is stricter than Zoho", len(calls))
+		}
+	})
+}
+
+func TestFailedRefreshBacksOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		f.reply = func(int) (int, string) { return 503, "down" }
+		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(expiredToken()))
+		defer src.Close()
+		for i := 0; i < 100; i++ { // 100 requests in 10 seconds
+			if _, err := src.Token(bg()); !errors.Is(err, zohoauth.ErrTransient) {
+				t.Fatalf("err = %v, want ErrTransient", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		// Each refresh makes at most 3 attempts; backoff 1s, 2s, 4s, 8s
+		// between refreshes means at most 4 refreshes in 10 s.
+		if n := f.calls.Load(); n > 12 {
+			t.Errorf("token endpoint calls = %d in 10 s; want backoff to keep it at 12 or fewer", n)
+		}
+	})
+}
+
+func TestRejectOnlyCurrentTokenRefreshesOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		old := f.freshToken()
+		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(old))
+		defer src.Close()
+		first, _ := src.Token(bg())
+		var wg sync.WaitGroup
+		for i := 0; i < 1000; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				src.Reject(first)
+				if tok, err := src.Token(bg()); err != nil || tok.AccessToken == first.AccessToken {
+					t.Errorf("after Reject: %v, %v; want a new token", tok, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := f.calls.Load(); n != 1 {
+			t.Errorf("token calls = %d, want 1", n)
+		}
+	})
+}
+
+func TestForcedRefreshKeepsRefreshTokenAndAPIDomain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		tok := f.freshToken()
+		tok.APIDomain = "https://www.zohoapis.eu"
+		tok.Scope = "ZohoCRM.modules.ALL"
+		var hooked atomic.Int64
+		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(tok),
+			zohoauth.WithOnRefresh(func(ctx context.Context, tok *zohoauth.Token) error { hooked.Add(1); return nil }))
+		defer src.Close()
+		got, err := src.Refresh(bg())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.AccessToken == tok.AccessToken || got.RefreshToken != testRefresh ||
+			got.APIDomain != "https://www.zohoapis.eu" || got.Scope != tok.Scope {
+			t.Errorf("forced refresh lost fields: %v", got)
+		}
+		if !got.Expiry.Equal(time.Now().Add(time.Hour)) {
+			t.Errorf("expiry = %v, want one hour from now", got.Expiry)
+		}
+		if hooked.Load() != 1 {
+			t.Errorf("OnRefresh called %d times, want 1", hooked.Load())
+		}
+	})
+}
+
+func TestCloseStopsBackgroundRefresh(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		f.delay = time.Hour
+		tok := f.freshToken()
+		tok.Expiry = time.Now().Add(time.Minute)
+		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(tok))
+		if _, err := src.Token(bg()); err != nil { // starts a background refresh
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		done := make(chan struct{})
+		go func() { src.Close(); close(done) }()
+		synctest.Wait()
+		select {
+		case <-done:
+		default:
+			t.Fatal("Close did not stop the hanging background refresh")
+		}
+		time.Sleep(2 * time.Minute)
+		if _, err := src.Token(bg()); err == nil {
+			t.Fatal("a closed source refreshed an expired token")
+		}
+	})
+}
+
+func TestStoreRestartMakesNoTokenCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		store := &zohoauth.MemoryStore{}
+		if err := store.Save(bg(), f.freshToken()); err != nil {
+			t.Fatal(err)
+		}
+		src := zohoauth.NewSource(f.config(), zohoauth.WithStore(store))
+		defer src.Close()
+		tok, err := src.Token(bg())
+		if err != nil || tok.AccessToken != "1000.access-seeded.secret" {
+			t.Fatalf("Token = %v, %v; want the stored token", tok, err)
+		}
+		if n := f.calls.Load(); n != 0 {
+			t.Fatalf("token calls = %d, want 0", n)
+		}
+	})
+}
+
+func TestStoreSharedBetweenSourcesOneRefresh(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		f.delay = 100 * time.Millisecond
+		store := &zohoauth.MemoryStore{}
+		_ = store.Save(bg(), expiredToken())
+		var srcs []*zohoauth.Source
+		for i := 0; i < 8; i++ {
+			srcs = append(srcs, zohoauth.NewSource(f.config(), zohoauth.WithStore(store)))
+		}
+		for expiry := 0; expiry < 5; expiry++ {
+			var wg sync.WaitGroup
+			for _, s := range srcs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, err := s.Token(bg()); err != nil {
+						t.Errorf("Token: %v", err)
+					}
+				}()
+			}
+			wg.Wait()
+			if n := f.calls.Load(); n != int64(expiry+1) {
+				t.Fatalf("after expiry %d: token calls = %d, want %d", expiry, n, expiry+1)
+			}
+			time.Sleep(time.Hour)
+		}
+		for _, s := range srcs {
+			s.Close()
+		}
+	})
+}
+
+func TestFailedRefreshLeavesStoreUntouched(t *testing.T) {
+	for name, reply := range map[string]string{
+		"zoho error": `{"error":"invalid_code"}`,
+		"no token":   `{"status":"failure"}`,
+		"garbage":    `<html>maintenance</html>`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := newFake()
+				f.reply = func(int) (int, string) { return 200, reply }
+				store := &zohoauth.MemoryStore{}
+				_ = store.Save(bg(), expiredToken())
+				src := zohoauth.NewSource(f.config(), zohoauth.WithStore(store))
+				defer src.Close()
+				if _, err := src.Token(bg()); err == nil {
+					t.Fatal("Token succeeded on a failed refresh")
+				}
+				got, err := store.Load(bg())
+				if err != nil || got.AccessToken != "1000.access-old.secret" || got.RefreshToken != testRefresh {
+					t.Fatalf("stored token changed after a failed refresh: %v, %v", got, err)
+				}
+			})
+		})
+	}
+}
+
+type failingStore struct{ zohoauth.MemoryStore }
+
+func (s *failingStore) Save(context.Context, *zohoauth.Token) error {
+	return errors.New("zohoauth: disk full")
+}
+
+func TestSaveFailureStillServesAndReports(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		store := &failingStore{}
+		_ = store.MemoryStore.Save(bg(), expiredToken())
+		var logs logCapture
+		src := zohoauth.NewSource(f.config(), zohoauth.WithStore(store), zohoauth.WithLogger(logs.logger()))
+		defer src.Close()
+		tok, err := src.Token(bg())
+		if err != nil || tok.AccessToken != "1000.access-1.secret" {
+			t.Fatalf("Token = %v, %v; want the new token in memory", tok, err)
+		}
+		if !contains(logs.String(), "saving the new token failed") {
+			t.Errorf("save failure not logged: %s", logs.String())
+		}
+		if _, err := src.Refresh(bg()); err == nil || !contains(err.Error(), "not saved") {
+			t.Errorf("forced Refresh: err = %v, want a not-saved error", err)
+		}
+		assertNoSecrets(t, "log", logs.String())
+	})
+}
+
+func TestNoTokenAnywhere(t *testing.T) {
+	f := newFake()
+	src := zohoauth.NewSource(f.config(), zohoauth.WithStore(&zohoauth.MemoryStore{}))
+	defer src.Close()
+	if _, err := src.Token(bg()); !errors.Is(err, zohoauth.ErrNoToken) {
+		t.Fatalf("err = %v, want ErrNoToken", err)
+	}
+}
+
+func contains(s, sub string) bool {
+	return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0)
+}
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
