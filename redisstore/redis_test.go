@@ -44,7 +44,7 @@ func missing(t testing.TB, why string) {
 // unreachable Redis costs a request little.
 func clientOptions(addr string) *redis.Options {
 	return &redis.Options{
-		Addr:         addr,
+		Addr:          addr,
 		DialTimeout:   500 * time.Millisecond,
 		DialerRetries: 1,
 		ReadTimeout:   500 * time.Millisecond,
@@ -186,5 +186,3 @@ func port(addr string) int {
 	n, _ := strconv.Atoi(p)
 	return n
 }
-
-
