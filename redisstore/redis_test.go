@@ -5,10 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +82,7 @@ func uniquePrefix(t testing.TB, c redis.UniversalClient) string {
 // start it.
 type server struct {
 	bin  string
+	args []string
 	dir  string
 	addr string
 	cmd  *exec.Cmd
@@ -101,11 +103,11 @@ func serverBin(t testing.TB) string {
 }
 
 // startServer starts a redis-server on a free loopback port, without
-// persistence unless a test asks SHUTDOWN SAVE. It is killed when the test
-// ends.
-func startServer(t testing.TB) *server {
+// persistence unless a test asks SHUTDOWN SAVE, and with any further
+// arguments given. It is killed when the test ends.
+func startServer(t testing.TB, args ...string) *server {
 	t.Helper()
-	s := &server{bin: serverBin(t), dir: t.TempDir()}
+	s := &server{bin: serverBin(t), dir: t.TempDir(), args: args}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -125,8 +127,9 @@ func startServer(t testing.TB) *server {
 func (s *server) start(t testing.TB) {
 	t.Helper()
 	_, port, _ := net.SplitHostPort(s.addr)
-	s.cmd = exec.Command(s.bin, "--port", port, "--bind", "127.0.0.1", "--dir", s.dir,
-		"--save", "", "--appendonly", "no", "--logfile", "")
+	args := append([]string{"--port", port, "--bind", "127.0.0.1", "--dir", s.dir,
+		"--save", "", "--appendonly", "no", "--logfile", ""}, s.args...)
+	s.cmd = exec.Command(s.bin, args...)
 	var out strings.Builder
 	s.cmd.Stdout = &out
 	s.cmd.Stderr = &out
@@ -152,8 +155,9 @@ func (s *server) start(t testing.TB) {
 	}
 }
 
-// stop shuts the server down; with save, its data is written to disk first
-// and comes back on the next start.
+// stop shuts the server down. With save, its data is written to disk first
+// and comes back on the next start; without, it is gone for good (an earlier
+// snapshot is removed too).
 func (s *server) stop(t testing.TB, save bool) {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1})
@@ -172,17 +176,15 @@ func (s *server) stop(t testing.TB, save bool) {
 		t.Fatal("redis-server did not exit after SHUTDOWN")
 	}
 	s.cmd = nil
+	if !save {
+		if err := os.Remove(filepath.Join(s.dir, "dump.rdb")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
 }
 
 func isClosed(err error) bool {
 	var ne net.Error
 	return errors.Is(err, net.ErrClosed) || errors.As(err, &ne) || strings.Contains(err.Error(), "EOF") ||
 		strings.Contains(err.Error(), "connection reset")
-}
-
-// port returns the port of addr, for log lines.
-func port(addr string) int {
-	_, p, _ := net.SplitHostPort(addr)
-	n, _ := strconv.Atoi(p)
-	return n
 }

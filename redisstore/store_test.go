@@ -54,9 +54,6 @@ func TestKeyLayout(t *testing.T) {
 	if ttl := c.PTTL(ctx, lockKey).Val(); ttl <= 22*time.Second || ttl > 23*time.Second {
 		t.Errorf("lock key TTL = %v; want just under 23s", ttl)
 	}
-	if slot(tokenKey) != slot(lockKey) {
-		t.Errorf("token and lock keys hash to slots %d and %d; want one", slot(tokenKey), slot(lockKey))
-	}
 
 	raw, err := c.Get(ctx, tokenKey).Bytes()
 	if err != nil {
@@ -91,36 +88,40 @@ func TestDefaultPrefix(t *testing.T) {
 	}
 }
 
-// The cluster slot of a key: CRC16 (XMODEM) of its hash tag, mod 16384.
-func slot(key string) int {
-	if i := strings.IndexByte(key, '{'); i >= 0 {
-		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
-			key = key[i+1 : i+1+j]
+// TestCluster runs the contract against a one-node Redis Cluster that
+// serves every slot, through a cluster client, and checks that both keys of
+// an account share a slot.
+func TestCluster(t *testing.T) {
+	ctx := context.Background()
+	srv := startServer(t, "--cluster-enabled", "yes")
+	admin := newClient(t, srv.addr)
+	if err := admin.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
+		t.Fatalf("CLUSTER ADDSLOTSRANGE: %v", err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		info, _ := admin.ClusterInfo(ctx).Result()
+		if strings.Contains(info, "cluster_state:ok") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster not ready: %s", info)
 		}
 	}
-	var crc uint16
-	for _, b := range []byte(key) {
-		crc ^= uint16(b) << 8
-		for range 8 {
-			if crc&0x8000 != 0 {
-				crc = crc<<1 ^ 0x1021
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return int(crc) % 16384
-}
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.addr}, DialTimeout: time.Second})
+	t.Cleanup(func() { _ = cc.Close() })
+	storetest.Run(t, func(t *testing.T) zohoauth.Store {
+		return redisstore.New(cc, "acct", redisstore.WithPrefix(uniquePrefix(t, cc)))
+	})
 
-func TestSlotMatchesRedis(t *testing.T) {
-	c := newClient(t, sharedAddr(t))
-	for _, k := range []string{"zohoauth:{crm-prod}:token", "plain-key", "a{b}c"} {
-		got, err := c.ClusterKeySlot(context.Background(), k).Result()
-		if err != nil {
-			t.Skipf("CLUSTER KEYSLOT unavailable: %v", err)
-		}
-		if int(got) != slot(k) {
-			t.Fatalf("slot(%q) = %d; redis says %d", k, slot(k), got)
+	// Whatever braces the prefix or the account hold, both keys share the
+	// text up to the first "}" after the first "{", so they share a slot.
+	for _, account := range []string{"crm-prod", "a}b", "x{y}z"} {
+		for _, p := range []string{redisstore.DefaultPrefix, "p{", "p{q}:"} {
+			tokenSlot := admin.ClusterKeySlot(ctx, p+"{"+account+"}:token").Val()
+			lockSlot := admin.ClusterKeySlot(ctx, p+"{"+account+"}:lock").Val()
+			if tokenSlot != lockSlot {
+				t.Errorf("prefix %q, account %q: token in slot %d, lock in slot %d", p, account, tokenSlot, lockSlot)
+			}
 		}
 	}
 }
