@@ -14,7 +14,10 @@ import (
 
 // Token timing of the cross-process tests. A token is refreshed once it is
 // inside the refresh window, so with these values each token is replaced
-// fleetCycle after it was minted.
+// fleetCycle after it was minted. The Source stops serving a token 10s before
+// its expiry, so the window must exceed 10s for tokens to have a stale phase
+// (served while one process refreshes). FLEET_LIFETIME and FLEET_WINDOW
+// override the values, to try others.
 var (
 	fleetLifetime = envDuration("FLEET_LIFETIME", 13*time.Second)
 	fleetWindow   = envDuration("FLEET_WINDOW", 11*time.Second)

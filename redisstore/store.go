@@ -1,19 +1,3 @@
-// Package redisstore keeps a Zoho account's token in Redis and makes the
-// processes that share it refresh one at a time.
-//
-// A *Store implements zohoauth.Store, zohoauth.Locker and zohoauth.Deleter.
-// Give it to zohoauth.WithStore and every process using the same Redis and
-// account name loads the same token, and at most one of them calls Zoho's
-// token endpoint when it gets old; the others wait on the lock and pick up
-// what the holder saved.
-//
-// Keys, with the default prefix "zohoauth:" and account "crm-prod":
-//
-//	zohoauth:{crm-prod}:token   the token as JSON (zohoauth.Token's MarshalJSON), no TTL
-//	zohoauth:{crm-prod}:lock    the refresh lock: a random holder id, with a TTL
-//
-// The braces are a Redis Cluster hash tag: both keys of one account live in
-// the same slot.
 package redisstore
 
 import (
@@ -203,21 +187,25 @@ func (s *Store) Delete(ctx context.Context) error {
 // the client's retries.
 func (s *Store) Lock(ctx context.Context, lease time.Duration) (unlock func(), err error) {
 	ttl := leaseTTL(lease)
+	wait := redislock.ExponentialBackoff(16*time.Millisecond, 250*time.Millisecond)
 	for {
-		opts := &redislock.Options{
-			RetryStrategy: redislock.ExponentialBackoff(16*time.Millisecond, 250*time.Millisecond),
-		}
-		// Obtain gives up after ttl when ctx has no deadline; the loop keeps
-		// waiting for as long as ctx allows.
-		l, err := s.locks.Obtain(ctx, s.lockKey, ttl, opts)
-		if err == nil {
+		// One attempt per call: a failed attempt is either a held lock,
+		// worth waiting for, or a Redis error, returned at once.
+		l, err := s.locks.Obtain(ctx, s.lockKey, ttl, nil)
+		switch {
+		case err == nil:
 			return releaser(l, ttl), nil
-		}
-		if ctx.Err() != nil {
+		case ctx.Err() != nil:
 			return nil, fmt.Errorf("redisstore: waiting for the lock: %w", context.Cause(ctx))
-		}
-		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, redislock.ErrNotObtained) {
+		case !errors.Is(err, redislock.ErrNotObtained):
 			return nil, fmt.Errorf("redisstore: lock: %w", err)
+		}
+		t := time.NewTimer(wait.NextBackoff())
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("redisstore: waiting for the lock: %w", context.Cause(ctx))
 		}
 	}
 }

@@ -393,6 +393,10 @@ func TestRedisDownFailsFast(t *testing.T) {
 		mu.Unlock()
 	})
 	hs := redisstore.New(newClient(t, hung.Addr().String()), "acct")
+	// With go-redis's default 5s read timeout, longer than the lock's TTL.
+	slow := redis.NewClient(&redis.Options{Addr: hung.Addr().String(), MaxRetries: -1})
+	t.Cleanup(func() { _ = slow.Close() })
+	slowStore := redisstore.New(slow, "acct")
 
 	for _, tc := range []struct {
 		name  string
@@ -402,12 +406,14 @@ func TestRedisDownFailsFast(t *testing.T) {
 		{"stopped", s, 500 * time.Millisecond},
 		// ReadTimeout 500ms; go-redis does not retry a timed-out read.
 		{"hung", hs, 1500 * time.Millisecond},
+		{"hung, default timeouts", slowStore, 6500 * time.Millisecond},
 	} {
 		calls := map[string]func(ctx context.Context) error{
 			"Load": func(ctx context.Context) error { _, err := tc.store.Load(ctx); return err },
 			"Save": func(ctx context.Context) error { return tc.store.Save(ctx, storetest.Sample(2)) },
+			// No deadline: Lock must end on the Redis error by itself.
 			"Lock": func(ctx context.Context) error {
-				u, err := tc.store.Lock(ctx, time.Second)
+				u, err := tc.store.Lock(ctx, 100*time.Millisecond)
 				if err == nil {
 					u()
 				}
@@ -415,7 +421,11 @@ func TestRedisDownFailsFast(t *testing.T) {
 			},
 			"Delete": func(ctx context.Context) error { return tc.store.Delete(ctx) },
 		}
-		for _, op := range []string{"Load", "Save", "Lock", "Delete"} {
+		ops := []string{"Load", "Save", "Lock", "Delete"}
+		if tc.store == slowStore {
+			ops = []string{"Lock"}
+		}
+		for _, op := range ops {
 			start := time.Now()
 			err := calls[op](context.Background())
 			took := time.Since(start)
