@@ -39,6 +39,8 @@ const (
 	// backoff after a failed refresh doubles from backoffMin up to backoffMax.
 	backoffMin = time.Second
 	backoffMax = 5 * time.Minute
+	// after a refusal that needs a new grant, wait at least this long.
+	reauthBackoffMin = 30 * time.Second
 	// a token rejected within rejectGrace of arriving counts as a failure:
 	// refreshing again is unlikely to help (wrong DC, revoked grant).
 	rejectGrace    = time.Minute
@@ -72,6 +74,9 @@ type Source struct {
 	timeout   time.Duration
 	log       *slog.Logger
 	onRefresh func(context.Context, *Token) error
+	// mint gets a new token for obtain. nil means refresh base with cfg;
+	// grants without refresh tokens (client credentials) set their own.
+	mint func(ctx context.Context, base *Token, allow func() bool) (*Token, error)
 
 	cur      atomic.Pointer[snapshot] // the token being served; nil before the first
 	inflight atomic.Bool              // a refresh is running
@@ -382,16 +387,14 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 	}
 	base := cur
 	if s.store != nil {
+		var lockErr error
 		if locker, ok := s.store.(Locker); ok {
 			unlock, err := locker.Lock(ctx, s.timeout+lockLeaseExtra)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil, s.fail(fmt.Errorf("zohoauth: waiting for the store's lock: %w", err), reason, start)
 				}
-				if !s.allowUnlocked() {
-					return nil, s.fail(fmt.Errorf("zohoauth: store lock unavailable and a refresh without it was already done this window: %w", err), reason, start)
-				}
-				s.log.Warn("zohoauth: store lock unavailable; refreshing without it", "error", err)
+				lockErr = err
 			} else {
 				defer unlock()
 			}
@@ -399,10 +402,10 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 		stored, err := s.store.Load(ctx)
 		switch {
 		case err == nil:
-			if s.adoptable(stored, cur, rejected, forced) {
+			if s.adoptable(stored, cur, rejected, forced, lockErr != nil) {
 				tok := stored.sealed()
 				s.succeed(tok, false)
-				s.log.Debug("zohoauth: adopted token saved by another process", "reason", reason, "expiry", tok.Expiry)
+				s.log.Debug("zohoauth: adopted the stored token", "reason", reason, "expiry", tok.Expiry)
 				return tok, nil
 			}
 			if stored.RefreshToken != "" && (cur == nil || stored.RefreshToken != cur.RefreshToken) {
@@ -415,12 +418,27 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 				return nil, s.fail(fmt.Errorf("zohoauth: loading the stored token: %w", err), reason, start)
 			}
 		}
+		if lockErr != nil {
+			if reason == "stale" {
+				// The token still works: keep serving it and try the lock
+				// again later rather than refresh uncoordinated.
+				return nil, s.fail(fmt.Errorf("zohoauth: store lock unavailable; keeping the current token: %w", lockErr), reason, start)
+			}
+			if !s.allowUnlocked() {
+				return nil, s.fail(fmt.Errorf("zohoauth: store lock unavailable and this process already refreshed without it recently: %w", lockErr), reason, start)
+			}
+			s.log.Warn("zohoauth: store lock unavailable; refreshing without it", "error", lockErr)
+		}
 	}
-	if base == nil {
-		return nil, s.fail(ErrNoToken, reason, start)
+	mint := s.mint
+	if mint == nil {
+		if base == nil {
+			return nil, s.fail(ErrNoToken, reason, start)
+		}
+		mint = s.cfg.refresh
 	}
 	s.log.Debug("zohoauth: refresh started", "reason", reason)
-	tok, err := s.cfg.refresh(ctx, base, s.allowMint)
+	tok, err := mint(ctx, base, s.allowMint)
 	if err != nil {
 		return nil, s.fail(err, reason, start)
 	}
@@ -446,11 +464,18 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 
 // adoptable reports whether a stored token should be used instead of
 // refreshing: it is not the rejected one, not stale, and newer than ours.
-func (s *Source) adoptable(stored, cur *Token, rejected string, forced bool) bool {
+//
+// Without the lock (its backend is down) any stored token that still works
+// and is newer is taken, stale or not: availability first.
+func (s *Source) adoptable(stored, cur *Token, rejected string, forced, unlocked bool) bool {
 	if forced || stored.AccessToken == "" || stored.AccessToken == rejected {
 		return false
 	}
-	if !time.Now().Before(stored.Expiry.Add(-s.window)) {
+	limit := stored.Expiry.Add(-s.window)
+	if unlocked {
+		limit = stored.Expiry.Add(-s.margin())
+	}
+	if !time.Now().Before(limit) {
 		return false
 	}
 	return cur == nil || stored.AccessToken != cur.AccessToken && !stored.Expiry.Before(cur.Expiry)
@@ -516,6 +541,11 @@ func (s *Source) fail(err error, reason string, start time.Time) error {
 	now := time.Now()
 	s.failures++
 	wait := backoff(backoffMin, s.failures)
+	if errors.Is(err, ErrReauthRequired) {
+		// Only a new grant helps; it may arrive through the store, so look
+		// again now and then, not at every request.
+		wait = backoff(reauthBackoffMin, s.failures)
+	}
 	if errors.Is(err, ErrThrottled) {
 		wait = zohoMintWindow
 		var ze *Error
@@ -523,7 +553,11 @@ func (s *Source) fail(err error, reason string, start time.Time) error {
 			wait = 0 // allowMint already set nextTry to the end of the window
 		}
 	}
-	s.nextTry = later(s.nextTry, now.Add(wait))
+	next := now.Add(wait)
+	if snap := s.cur.Load(); snap != nil && !snap.rejected && now.Before(snap.useBy) && snap.useBy.Before(next) && !errors.Is(err, ErrThrottled) {
+		next = snap.useBy // try again at the latest when the served token runs out
+	}
+	s.nextTry = later(s.nextTry, next)
 	s.lastErr = err
 	s.mu.Unlock()
 	level := slog.LevelWarn
@@ -537,13 +571,18 @@ func (s *Source) fail(err error, reason string, start time.Time) error {
 
 // install makes tok the served token. s.mu must be held, or s not shared yet.
 func (s *Source) install(tok *Token, now time.Time) {
-	useBy := tok.Expiry.Add(-expiryDelta)
+	// Short-lived tokens (tests, fakes) get a margin that fits inside them.
+	useBy := tok.Expiry.Add(-s.margin())
 	staleAt := tok.Expiry.Add(-s.window)
 	if staleAt.After(useBy) {
 		staleAt = useBy
 	}
 	s.cur.Store(&snapshot{tok: tok, staleAt: staleAt, useBy: useBy, installed: now})
 }
+
+// margin is how long before its expiry a token stops being sent: expiryDelta,
+// or half the refresh window for short-lived tokens (tests, fakes).
+func (s *Source) margin() time.Duration { return min(expiryDelta, s.window/2) }
 
 func backoff(base time.Duration, n int) time.Duration {
 	d := base

@@ -3,6 +3,7 @@ package zohoauth_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -423,4 +424,75 @@ func indexOf(s, sub string) int {
 		}
 	}
 	return -1
+}
+
+// brokenLockStore loads and saves, but its lock backend is down.
+type brokenLockStore struct{ zohoauth.MemoryStore }
+
+func (s *brokenLockStore) Lock(ctx context.Context, lease time.Duration) (func(), error) {
+	return nil, errors.New("zohoauth: lock backend unreachable")
+}
+
+func TestLockUnavailableKeepsValidTokenThenRefreshesLocallyOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		f.lifetime = 3 * time.Minute
+		store := &brokenLockStore{}
+		tok := f.freshToken()
+		tok.Expiry = time.Now().Add(2 * time.Minute) // stale
+		_ = store.MemoryStore.Save(bg(), tok)
+		var logs logCapture
+		src := zohoauth.NewSource(f.config(), zohoauth.WithStore(store), zohoauth.WithLogger(logs.logger()))
+		defer src.Close()
+		// While the token is valid, requests succeed and nobody refreshes
+		// without the lock.
+		for i := 0; i < 100; i++ {
+			got, err := src.Token(bg())
+			if err != nil || got.AccessToken != tok.AccessToken {
+				t.Fatalf("t=%v: %v, %v; want the stored token", i, got, err)
+			}
+			time.Sleep(time.Second)
+			synctest.Wait()
+		}
+		if n := f.calls.Load(); n != 0 {
+			t.Fatalf("token calls while the token was valid = %d, want 0", n)
+		}
+		// Expired: one local refresh, reported in the log.
+		time.Sleep(30 * time.Second)
+		got, err := src.Token(bg())
+		if err != nil || got.AccessToken != "1000.access-1.secret" {
+			t.Fatalf("after expiry: %v, %v; want a locally refreshed token", got, err)
+		}
+		if !strings.Contains(logs.String(), "lock unavailable") {
+			t.Errorf("the lock error was not reported: %s", logs.String())
+		}
+		// The new token (3 min) expires before the window allows another
+		// unlocked refresh (5 min): callers get an error, not a refresh storm.
+		time.Sleep(3 * time.Minute)
+		if _, err := src.Token(bg()); err == nil {
+			t.Error("a second unlocked refresh happened within the window")
+		}
+		if n := f.calls.Load(); n != 1 {
+			t.Errorf("token calls = %d, want 1", n)
+		}
+	})
+}
+
+func TestReauthFailureBacksOffLonger(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		f.reply = func(int) (int, string) { return 200, `{"error":"invalid_code"}` }
+		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(expiredToken()))
+		defer src.Close()
+		for i := 0; i < 60; i++ { // a minute, one request a second
+			if _, err := src.Token(bg()); !errors.Is(err, zohoauth.ErrReauthRequired) {
+				t.Fatalf("err = %v, want ErrReauthRequired", err)
+			}
+			time.Sleep(time.Second)
+		}
+		// Attempts at 0 s and 30 s; the next is due at 90 s.
+		if n := f.calls.Load(); n != 2 {
+			t.Errorf("token calls in a minute = %d, want 2", n)
+		}
+	})
 }

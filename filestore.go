@@ -1,0 +1,417 @@
+package zohoauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// FileStore keeps one Zoho account's token in a JSON file, so that a
+// restarted service, a cron job and every other process on the host that
+// uses the same path share one token and one refresh. Use one file per Zoho
+// account.
+//
+// The file holds every Token field, the accounts server included, and is
+// written with mode 0600; folders that Save creates get mode 0700. Load
+// refuses a file that other users (group or others) may read or write.
+// Save replaces the file atomically (temporary file in the same folder,
+// fsync, rename, fsync of the folder), so a crash leaves either the old token
+// or the new one, never a torn file (a crash mid-save can leave a
+// ".<name>.*.tmp" file beside it, which may be deleted). A damaged file is
+// reported, never silently replaced. Save replaces a symbolic link at the
+// path by a regular file.
+//
+// FileStore is a Locker: Lock takes an exclusive flock(2)-style lock on
+// "<path>.lock" beside the token file, which excludes other processes and
+// other Locks in this process. The operating system drops the lock when its
+// holder dies, so the lease is not needed. The lock file is left in place.
+// The lock coordinates processes on one host; do not rely on it across
+// hosts sharing a network file system.
+//
+// Create a FileStore with NewFileStore. It is safe for concurrent use.
+type FileStore struct {
+	path string
+}
+
+// NewFileStore returns a store for the token file at path. A relative path is
+// made absolute now, so a later change of working directory does not move
+// the store. Nothing is read or created until the first call.
+func NewFileStore(path string) *FileStore {
+	if path != "" {
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+	}
+	return &FileStore{path: path}
+}
+
+// DefaultTokenPath returns the token file used when the user names none:
+// zohoauth/token.json in the user's configuration folder (os.UserConfigDir).
+func DefaultTokenPath() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("zohoauth: no default token path: %w", err)
+	}
+	return filepath.Join(dir, "zohoauth", "token.json"), nil
+}
+
+// Path returns the token file's path.
+func (s *FileStore) Path() string { return s.path }
+
+// String names the store by its path; it never shows the token.
+func (s *FileStore) String() string { return fmt.Sprintf("zohoauth.FileStore(%q)", s.path) }
+
+// GoString is used by %#v; like String it shows the path only.
+func (s *FileStore) GoString() string { return s.String() }
+
+// maxTokenFile bounds what Load reads: a token file is a few hundred bytes.
+const maxTokenFile = 64 << 10
+
+var errNoPath = errors.New("zohoauth: FileStore has no path; create it with NewFileStore")
+
+// Load reads the token file. A missing file gives an error matching
+// ErrNoToken. A file that other users may read or write, or whose content is
+// not a complete token, gives an error naming the file and what to do.
+func (s *FileStore) Load(ctx context.Context) (*Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.path == "" {
+		return nil, errNoPath
+	}
+	data, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	return s.decode(data)
+}
+
+func (s *FileStore) read() ([]byte, error) {
+	f, err := os.Open(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &missingFileError{path: s.path, err: err}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("zohoauth: cannot open token file %s: %w", s.path, bare(err))
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("zohoauth: cannot stat token file %s: %w", s.path, bare(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("zohoauth: token file %s is not a regular file (%v)", s.path, fi.Mode().Type())
+	}
+	if err := s.checkPrivate(fi.Mode()); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("zohoauth: cannot read token file %s: %w", s.path, bare(err))
+	}
+	if len(data) > maxTokenFile {
+		return nil, s.damaged(fmt.Sprintf("it is larger than %d bytes, far more than a token", maxTokenFile))
+	}
+	return data, nil
+}
+
+// checkPrivate refuses a file that group or others may read or write: its
+// refresh token would be theirs too. Windows and Plan 9 do not report Unix
+// permission bits, so the check is skipped there.
+func (s *FileStore) checkPrivate(mode fs.FileMode) error {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		return nil
+	}
+	if mode.Perm()&0o066 == 0 {
+		return nil
+	}
+	return fmt.Errorf("zohoauth: refusing to use token file %s: its mode %04o lets other users read or change it; "+
+		"run `chmod 600 %s` and, if others may have read it, revoke the token and exchange a new grant",
+		s.path, mode.Perm(), s.path)
+}
+
+// decode parses the file's content. Its errors describe where the content is
+// wrong without quoting it: json and time errors can echo token values.
+func (s *FileStore) decode(data []byte) (*Token, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, s.damaged("it is empty")
+	}
+	var tok Token
+	if err := json.Unmarshal(data, &tok); err != nil {
+		return nil, s.damaged(describeJSONError(err, len(data)))
+	}
+	if tok.AccessToken == "" {
+		return nil, s.damaged("it holds no access token")
+	}
+	return &tok, nil
+}
+
+func describeJSONError(err error, size int) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn) && syn.Offset >= int64(size):
+		return fmt.Sprintf("it ends after %d bytes, inside the JSON (truncated)", size)
+	case errors.As(err, &syn):
+		return fmt.Sprintf("it is not valid JSON (bad byte at offset %d)", syn.Offset)
+	case errors.As(err, &typ) && typ.Field != "":
+		return fmt.Sprintf("field %q holds a %s (offset %d)", typ.Field, jsonKind(typ.Value), typ.Offset)
+	case errors.As(err, &typ):
+		return "it is not a JSON object"
+	}
+	// Token's only field with its own decoder is the expiry.
+	return `field "expiry" is not an RFC 3339 time in a JSON string`
+}
+
+// jsonKind keeps the first word of UnmarshalTypeError.Value ("number 123"
+// becomes "number") so no value is echoed.
+func jsonKind(v string) string {
+	kind, _, _ := strings.Cut(v, " ")
+	switch kind {
+	case "bool", "number", "string", "array", "object", "null":
+		return kind
+	}
+	return "value of the wrong type"
+}
+
+func (s *FileStore) damaged(what string) error {
+	return fmt.Errorf("zohoauth: token file %s is damaged: %s; it was left as it is: restore it from a backup "+
+		"or run `zohoauth exchange` again to write a new token", s.path, what)
+}
+
+// missingFileError is Load's error when the token file does not exist. It
+// matches ErrNoToken and fs.ErrNotExist.
+type missingFileError struct {
+	path string
+	err  error
+}
+
+func (e *missingFileError) Error() string {
+	return fmt.Sprintf("zohoauth: no token stored: %s does not exist; run `zohoauth exchange` to create it", e.path)
+}
+
+func (e *missingFileError) Unwrap() []error { return []error{ErrNoToken, e.err} }
+
+// Save writes tok to the file, replacing it atomically. It creates missing
+// folders with mode 0700. A failed Save leaves the previous file, if any,
+// untouched, with one exception its error spells out: when only the final
+// flush of the folder fails, the new token is already in place.
+func (s *FileStore) Save(ctx context.Context, tok *Token) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.path == "" {
+		return errNoPath
+	}
+	if err := checkSavable(tok); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(tok, "", "  ")
+	if err != nil {
+		return s.saveFailed("cannot encode the token", err)
+	}
+	data = append(data, '\n')
+	dir := filepath.Dir(s.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return s.saveFailed("cannot create its folder", err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(s.path)+".*.tmp")
+	if err != nil {
+		return s.saveFailed("cannot create a temporary file beside it", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return s.saveFailed("cannot write the temporary file", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return s.saveFailed("cannot flush the temporary file to disk", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return s.saveFailed("cannot close the temporary file", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), s.path); err != nil {
+		return s.saveFailed("cannot move the temporary file into place", err)
+	}
+	committed = true
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("zohoauth: token file %s was replaced, but its folder could not be flushed to disk, "+
+			"so a system crash may bring back the previous token: %w", s.path, bare(err))
+	}
+	return nil
+}
+
+func (s *FileStore) saveFailed(what string, err error) error {
+	return fmt.Errorf("zohoauth: cannot save token file %s: %s (the previous token, if any, is unchanged): %w",
+		s.path, what, bare(err))
+}
+
+// Delete removes the token file. Deleting a missing file is not an error.
+// The lock file stays: removing it could let two processes lock different
+// files.
+func (s *FileStore) Delete(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.path == "" {
+		return errNoPath
+	}
+	if err := os.Remove(s.path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("zohoauth: cannot delete token file %s: %w", s.path, bare(err))
+	}
+	if err := syncDir(filepath.Dir(s.path)); err != nil {
+		return fmt.Errorf("zohoauth: token file %s was deleted, but its folder could not be flushed to disk: %w",
+			s.path, bare(err))
+	}
+	return nil
+}
+
+// syncDir makes a rename or removal in dir durable. Windows cannot open a
+// folder for syncing, and some file systems do not support it (EINVAL);
+// neither is an error.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
+		err = nil
+	}
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// lockPoll is how often Lock retries a lock that another process holds.
+const lockPoll = 10 * time.Millisecond
+
+// LockPath returns the path of the lock file beside the token file.
+func (s *FileStore) LockPath() string { return s.path + ".lock" }
+
+// Lock takes the store's lock, waiting until it is free or ctx ends. It
+// excludes every other holder: other processes through an flock on the lock
+// file, and other Locks in this process, on this or another FileStore for
+// the same path, through an in-process lock. lease is ignored: the lock is
+// held until unlock is called or the process exits.
+func (s *FileStore) Lock(ctx context.Context, lease time.Duration) (unlock func(), err error) {
+	if s.path == "" {
+		return nil, errNoPath
+	}
+	lockPath := s.LockPath()
+	if err := ctx.Err(); err != nil {
+		return nil, s.lockWaitEnded(ctx)
+	}
+	release, err := lockInProcess(ctx, lockPath)
+	if err != nil {
+		return nil, s.lockWaitEnded(ctx)
+	}
+	if err := os.MkdirAll(filepath.Dir(lockPath), 0o700); err != nil {
+		release()
+		return nil, fmt.Errorf("zohoauth: cannot create the folder of lock file %s: %w", lockPath, bare(err))
+	}
+	fl := flock.New(lockPath, flock.SetPermissions(0o600))
+	ok, err := fl.TryLockContext(ctx, lockPoll)
+	if !ok || err != nil {
+		_ = fl.Close()
+		release()
+		if ctx.Err() != nil {
+			return nil, s.lockWaitEnded(ctx)
+		}
+		return nil, fmt.Errorf("zohoauth: cannot lock %s: %w", lockPath, bare(err))
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			_ = fl.Unlock()
+			release()
+		})
+	}, nil
+}
+
+func (s *FileStore) lockWaitEnded(ctx context.Context) error {
+	return fmt.Errorf("zohoauth: gave up waiting for lock file %s: %w", s.LockPath(), context.Cause(ctx))
+}
+
+// bare strips the operation and path from an *fs.PathError or
+// *os.LinkError, whose path the message already names, keeping the cause
+// (and so errors.Is matches such as fs.ErrPermission).
+func bare(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
+}
+
+// procLocks serialises Locks within this process. An flock belongs to an
+// open file, and some systems emulate it with per-process fcntl locks, so the
+// flock alone need not exclude two holders in one process. Entries are keyed
+// by lock path and removed when no Lock uses them.
+var procLocks = struct {
+	sync.Mutex
+	m map[string]*procLock
+}{m: map[string]*procLock{}}
+
+type procLock struct {
+	held chan struct{} // holds one value while locked
+	refs int           // Locks holding or waiting
+}
+
+func lockInProcess(ctx context.Context, key string) (release func(), err error) {
+	procLocks.Lock()
+	l := procLocks.m[key]
+	if l == nil {
+		l = &procLock{held: make(chan struct{}, 1)}
+		procLocks.m[key] = l
+	}
+	l.refs++
+	procLocks.Unlock()
+	drop := func() {
+		procLocks.Lock()
+		l.refs--
+		if l.refs == 0 {
+			delete(procLocks.m, key)
+		}
+		procLocks.Unlock()
+	}
+	select {
+	case l.held <- struct{}{}:
+		return func() { <-l.held; drop() }, nil
+	case <-ctx.Done():
+		drop()
+		return nil, context.Cause(ctx)
+	}
+}

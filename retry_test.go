@@ -1,0 +1,558 @@
+package zohoauth_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/go-zoho/zohoauth"
+	"github.com/go-zoho/zohoauth/zohotest"
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+const leadsURL = "https://www.zohoapis.com/crm/v8/Leads"
+
+// apiLog records what the fake API saw on each request.
+type apiLog struct {
+	mu      sync.Mutex
+	bodies  []string
+	auths   []string
+	getBody []bool // whether the request reaching the wire could be replayed
+}
+
+func (l *apiLog) add(r *http.Request, body []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.bodies = append(l.bodies, string(body))
+	l.auths = append(l.auths, r.Header.Get("Authorization"))
+}
+
+func (l *apiLog) snapshot() (bodies, auths []string, getBody []bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.bodies...), append([]string(nil), l.auths...), append([]bool(nil), l.getBody...)
+}
+
+// retryClient is a real retryablehttp.Client with zohoauth.Transport inside
+// its HTTPClient, the documented arrangement, over the in-memory fake.
+type retryClient struct {
+	rc       *retryablehttp.Client
+	attempts atomic.Int64 // requests retryablehttp sent
+	log      apiLog
+}
+
+func newRetryClient(f *fakeZoho, src zohoauth.TokenSource, policy bool) *retryClient {
+	c := &retryClient{}
+	wire := handlerTransport(f)
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		c.log.mu.Lock()
+		c.log.getBody = append(c.log.getBody, r.GetBody != nil)
+		c.log.mu.Unlock()
+		return wire.RoundTrip(r)
+	})
+	c.rc = retryablehttp.NewClient()
+	c.rc.Logger = nil
+	c.rc.RetryMax = 4
+	c.rc.HTTPClient = &http.Client{Transport: &zohoauth.Transport{Source: src, Base: base}}
+	c.rc.RequestLogHook = func(retryablehttp.Logger, *http.Request, int) { c.attempts.Add(1) }
+	if policy {
+		var p zohoauth.RetryPolicy
+		c.rc.CheckRetry, c.rc.Backoff = p.CheckRetry, p.Backoff
+	}
+	return c
+}
+
+// freshRetryClient is a retryClient whose source holds a token the fake's
+// API accepts; the source is closed when the test ends.
+func freshRetryClient(t *testing.T, policy bool) (*fakeZoho, *retryClient) {
+	f := newFake()
+	src := zohoauth.NewSource(f.config(), zohoauth.WithToken(f.freshToken()))
+	t.Cleanup(func() { src.Close() })
+	return f, newRetryClient(f, src, policy)
+}
+
+// scripted makes the fake API answer the first len(script) requests with
+// the given status and body, then serve normally (echo with a valid token,
+// 401 INVALID_TOKEN otherwise). Every request is logged.
+func scripted(f *fakeZoho, log *apiLog, script ...func(w http.ResponseWriter)) {
+	var n atomic.Int64
+	f.api = func(w http.ResponseWriter, r *http.Request, ok bool) {
+		var body []byte
+		if r.Body != nil {
+			body, _ = io.ReadAll(r.Body)
+		}
+		log.add(r, body)
+		if i := int(n.Add(1)) - 1; i < len(script) {
+			script[i](w)
+			return
+		}
+		if !ok {
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}`)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprintf(w, `{"echo":%q}`, body)
+	}
+}
+
+func reply(status int, header map[string]string, body string) func(http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		for k, v := range header {
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}
+}
+
+const tooMany = `{"code":"TOO_MANY_REQUESTS","details":{"retry_after":%d},"message":"too many requests","status":"error"}`
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading the response: %v", err)
+	}
+	return string(b)
+}
+
+func TestRetryablehttp503Then200(t *testing.T) {
+	for _, policy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("zoho_policy=%v", policy), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f, c := freshRetryClient(t, policy)
+				scripted(f, &c.log, reply(503, nil, `{"code":"INTERNAL_ERROR"}`))
+				start := time.Now()
+				resp, err := c.rc.Get(leadsURL)
+				if err != nil {
+					t.Fatalf("Get: %v", err)
+				}
+				if body := readAll(t, resp); resp.StatusCode != 200 || body != `{"echo":""}` {
+					t.Fatalf("got %d %s, want 200 with the echo", resp.StatusCode, body)
+				}
+				if n := c.attempts.Load(); n != 2 {
+					t.Errorf("retryablehttp attempts = %d, want 2", n)
+				}
+				if n := f.calls.Load(); n != 0 {
+					t.Errorf("token endpoint calls = %d, want 0: a 503 is not a token problem", n)
+				}
+				_, auths, _ := c.log.snapshot()
+				for i, a := range auths {
+					if a != "Zoho-oauthtoken 1000.access-seeded.secret" {
+						t.Errorf("attempt %d carried Authorization %q", i+1, a)
+					}
+				}
+				// retryablehttp's default first wait is RetryWaitMin (1 s).
+				if waited := time.Since(start); waited != time.Second {
+					t.Errorf("waited %v between attempts, want 1s", waited)
+				}
+			})
+		})
+	}
+}
+
+// Each way of handing a body to retryablehttp, and whether zohoauth can
+// replay it after a 401: retryablehttp.NewRequest always sets GetBody;
+// through StandardClient the request is the caller's own, so it has GetBody
+// exactly when http.NewRequest could set one (bytes, strings readers).
+func TestRetryablehttp401RecoveredBodyIntact(t *testing.T) {
+	payload := `{"data":[{"Last_Name":"Kowalski","Company":"Acme"}]}`
+	type sendFunc func(c *retryClient) (*http.Response, error)
+	cases := []struct {
+		name       string
+		send       sendFunc
+		recovered  bool
+		wireReplay bool // GetBody set on the request the Transport got
+	}{
+		{"Do with []byte body", func(c *retryClient) (*http.Response, error) {
+			req, err := retryablehttp.NewRequest(http.MethodPost, leadsURL, []byte(payload))
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("Content-Type", "application/json")
+			return c.rc.Do(req)
+		}, true, true},
+		{"Do with a one-shot io.Reader", func(c *retryClient) (*http.Response, error) {
+			req, err := retryablehttp.NewRequest(http.MethodPost, leadsURL, io.MultiReader(strings.NewReader(payload)))
+			if err != nil {
+				return nil, err
+			}
+			return c.rc.Do(req)
+		}, true, true},
+		{"StandardClient with bytes.Reader", func(c *retryClient) (*http.Response, error) {
+			return c.rc.StandardClient().Post(leadsURL, "application/json", bytes.NewReader([]byte(payload)))
+		}, true, true},
+		{"StandardClient with a one-shot io.Reader", func(c *retryClient) (*http.Response, error) {
+			return c.rc.StandardClient().Post(leadsURL, "application/json", io.MultiReader(strings.NewReader(payload)))
+		}, false, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := newFake()
+				tok := f.freshToken()
+				f.invalidateAll() // evicted at Zoho: the API answers 401 INVALID_TOKEN
+				src := zohoauth.NewSource(f.config(), zohoauth.WithToken(tok))
+				defer src.Close()
+				c := newRetryClient(f, src, true)
+				scripted(f, &c.log)
+				resp, err := tc.send(c)
+				if err != nil {
+					t.Fatalf("send: %v", err)
+				}
+				body := readAll(t, resp)
+				bodies, auths, getBody := c.log.snapshot()
+				if n := c.attempts.Load(); n != 1 {
+					t.Errorf("retryablehttp attempts = %d, want 1 (the 401 is zohoauth's to handle)", n)
+				}
+				if len(getBody) == 0 || getBody[0] != tc.wireReplay {
+					t.Errorf("GetBody set on the request = %v, want %v", getBody, tc.wireReplay)
+				}
+				if !tc.recovered {
+					// The body could not be replayed: the 401 comes back
+					// untouched, and the next request gets the new token.
+					if resp.StatusCode != 401 || !strings.Contains(body, "INVALID_TOKEN") || len(bodies) != 1 {
+						t.Fatalf("got %d %s after %d API calls, want the 401 untouched after 1", resp.StatusCode, body, len(bodies))
+					}
+					resp, err := c.rc.StandardClient().Post(leadsURL, "application/json", strings.NewReader(payload))
+					if err != nil || resp.StatusCode != 200 {
+						t.Fatalf("next request: %v %v", resp, err)
+					}
+					resp.Body.Close()
+				}
+				if n := f.calls.Load(); n != 1 {
+					t.Errorf("token endpoint calls = %d, want 1 refresh", n)
+				}
+				if !tc.recovered {
+					return
+				}
+				if resp.StatusCode != 200 {
+					t.Fatalf("got %d %s, want 200", resp.StatusCode, body)
+				}
+				var echo struct{ Echo string }
+				if err := json.Unmarshal([]byte(body), &echo); err != nil || echo.Echo != payload {
+					t.Errorf("the API echoed %q, want the payload", body)
+				}
+				if len(bodies) != 2 || bodies[0] != payload || bodies[1] != payload {
+					t.Errorf("the API saw bodies %q, want the payload twice", bodies)
+				}
+				if len(auths) == 2 && (auths[0] == auths[1] || auths[1] != "Zoho-oauthtoken 1000.access-1.secret") {
+					t.Errorf("Authorization headers %q: the replay must carry the refreshed token", auths)
+				}
+			})
+		})
+	}
+}
+
+// countLeads stands for existing code that knows nothing of retries or
+// tokens: it takes an *http.Client.
+func countLeads(hc *http.Client, endpoint string) (int, error) {
+	resp, err := hc.Get(endpoint)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	var page struct{ Data []json.RawMessage }
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		return 0, err
+	}
+	return len(page.Data), nil
+}
+
+func TestStandardClientForCodeThatTakesHTTPClient(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		tok := f.freshToken()
+		f.invalidateAll()
+		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(tok))
+		defer src.Close()
+		c := newRetryClient(f, src, true)
+		// A 401 for the evicted token (zohoauth refreshes), then a 502
+		// (retryablehttp retries), then the page.
+		var n atomic.Int64
+		f.api = func(w http.ResponseWriter, r *http.Request, ok bool) {
+			c.log.add(r, nil)
+			switch {
+			case !ok:
+				w.WriteHeader(401)
+				io.WriteString(w, `{"code":"INVALID_TOKEN","message":"invalid oauth token","status":"error"}`)
+			case n.Add(1) == 1:
+				w.WriteHeader(502)
+			default:
+				io.WriteString(w, `{"data":[{"id":"1"},{"id":"2"},{"id":"3"}],"info":{"more_records":false}}`)
+			}
+		}
+		var hc *http.Client = c.rc.StandardClient()
+		got, err := countLeads(hc, leadsURL)
+		if err != nil || got != 3 {
+			t.Fatalf("countLeads = %d, %v; want 3", got, err)
+		}
+		_, auths, _ := c.log.snapshot()
+		if len(auths) != 3 || c.attempts.Load() != 2 || f.calls.Load() != 1 {
+			t.Errorf("API calls %d, retryablehttp attempts %d, token calls %d; want 3, 2, 1",
+				len(auths), c.attempts.Load(), f.calls.Load())
+		}
+	})
+}
+
+func TestRetryPolicyWaitsAsZohoAsks(t *testing.T) {
+	cases := []struct {
+		name string
+		resp func(http.ResponseWriter)
+		want time.Duration
+	}{
+		{"body details.retry_after", reply(429, nil, fmt.Sprintf(tooMany, 7)), 7 * time.Second},
+		{"body retry_after as a string", reply(429, nil, `{"code":"TOO_MANY_REQUESTS","details":{"retry_after":"4"}}`), 4 * time.Second},
+		{"body in data[0]", reply(429, nil, `{"data":[{"code":"TOO_MANY_REQUESTS","details":{"retry_after":5},"status":"error"}]}`), 5 * time.Second},
+		{"Retry-After header", reply(429, map[string]string{"Retry-After": "3"}, `{"code":"TOO_MANY_REQUESTS"}`), 3 * time.Second},
+		{"header and body: the longer", reply(429, map[string]string{"Retry-After": "2"}, fmt.Sprintf(tooMany, 9)), 9 * time.Second},
+		{"503 with Retry-After", reply(503, map[string]string{"Retry-After": "6"}, ``), 6 * time.Second},
+		{"429 without a hint: RetryWaitMin", reply(429, nil, `{"code":"TOO_MANY_REQUESTS"}`), time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f, c := freshRetryClient(t, true)
+				scripted(f, &c.log, tc.resp)
+				start := time.Now()
+				resp, err := c.rc.Post(leadsURL, "application/json", []byte(`{"data":[]}`))
+				if err != nil {
+					t.Fatalf("Post: %v", err)
+				}
+				readAll(t, resp)
+				if resp.StatusCode != 200 || c.attempts.Load() != 2 {
+					t.Fatalf("status %d after %d attempts, want 200 after 2", resp.StatusCode, c.attempts.Load())
+				}
+				if waited := time.Since(start); waited != tc.want {
+					t.Errorf("waited %v, want %v", waited, tc.want)
+				}
+			})
+		})
+	}
+}
+
+func TestRetryPolicyDoesNotRetry(t *testing.T) {
+	cases := []struct {
+		name   string
+		status int
+		header map[string]string
+		body   string
+	}{
+		{"429 asking for an hour", 429, nil, fmt.Sprintf(tooMany, 3600)},
+		{"429 asking beyond any duration", 429, nil, `{"code":"TOO_MANY_REQUESTS","details":{"retry_after":1e300}}`},
+		{"503 with Retry-After beyond MaxWait", 503, map[string]string{"Retry-After": "120"}, `{"code":"INTERNAL_ERROR"}`},
+		{"401 OAUTH_SCOPE_MISMATCH", 401, nil, `{"code":"OAUTH_SCOPE_MISMATCH","details":{},"message":"invalid oauth scope to access this URL","status":"error"}`},
+		{"403 NO_PERMISSION", 403, nil, `{"code":"NO_PERMISSION","details":{"permissions":["Crm_Implied_Api_Access"]},"message":"permission denied","status":"error"}`},
+		{"400 INVALID_DATA", 400, nil, `{"data":[{"code":"INVALID_DATA","details":{"api_name":"Email"},"status":"error"}]}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f, c := freshRetryClient(t, true)
+				scripted(f, &c.log, reply(tc.status, tc.header, tc.body))
+				start := time.Now()
+				resp, err := c.rc.Get(leadsURL)
+				if err != nil {
+					t.Fatalf("Get: %v", err)
+				}
+				if body := readAll(t, resp); resp.StatusCode != tc.status || body != tc.body {
+					t.Errorf("got %d %q, want %d with Zoho's body intact", resp.StatusCode, body, tc.status)
+				}
+				if n := c.attempts.Load(); n != 1 {
+					t.Errorf("attempts = %d, want 1", n)
+				}
+				if n := f.calls.Load(); n != 0 {
+					t.Errorf("token endpoint calls = %d, want 0", n)
+				}
+				if waited := time.Since(start); waited != 0 {
+					t.Errorf("waited %v", waited)
+				}
+			})
+		})
+	}
+}
+
+// A refresh token Zoho revoked: retrying the request cannot help. The
+// default policy retries the token error RetryMax times; the source's backoff
+// after a refusal that needs a new grant (30 s and more) outlasts those
+// retries, so Zoho is asked once either way. The Zoho policy also stops
+// retrying at once.
+func TestRetryPolicyStopsOnReauthError(t *testing.T) {
+	for _, tc := range []struct {
+		policy       bool
+		wantAttempts int64
+		wantMints    int64
+	}{{false, 5, 1}, {true, 1, 1}} {
+		t.Run(fmt.Sprintf("zoho_policy=%v", tc.policy), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := newFake()
+				f.reply = func(int) (int, string) { return 200, `{"error":"invalid_code"}` }
+				src := zohoauth.NewSource(f.config(), zohoauth.WithToken(expiredToken()))
+				defer src.Close()
+				c := newRetryClient(f, src, tc.policy)
+				_, err := c.rc.Get(leadsURL)
+				if !errors.Is(err, zohoauth.ErrReauthRequired) {
+					t.Fatalf("err = %v, want ErrReauthRequired", err)
+				}
+				assertNoSecrets(t, "error", err.Error())
+				if n := c.attempts.Load(); n != tc.wantAttempts {
+					t.Errorf("attempts = %d, want %d", n, tc.wantAttempts)
+				}
+				if n := f.calls.Load(); n != tc.wantMints {
+					t.Errorf("token endpoint calls = %d, want %d", n, tc.wantMints)
+				}
+			})
+		})
+	}
+}
+
+func TestRetryPolicyCheckRetryErrors(t *testing.T) {
+	urlErr := func(err error) error { return &url.Error{Op: "Get", URL: leadsURL, Err: err} }
+	cancelled, cancel := context.WithCancel(bg())
+	cancel()
+	cases := []struct {
+		name    string
+		ctx     context.Context
+		err     error
+		want    bool
+		wantErr bool
+	}{
+		{"connection refused", bg(), urlErr(&net.OpError{Op: "dial", Err: errors.New("connection refused")}), true, false},
+		{"token endpoint down", bg(), urlErr(&zohoauth.Error{Op: "refresh", StatusCode: 502, Class: zohoauth.ClassTransient}), true, false},
+		{"refresh token revoked", bg(), urlErr(&zohoauth.Error{Op: "refresh", Code: "invalid_code", Class: zohoauth.ClassReauth}), false, false},
+		{"token endpoint throttled", bg(), urlErr(&zohoauth.Error{Op: "refresh", Code: "Access Denied", Class: zohoauth.ClassThrottled}), false, false},
+		{"localized unknown error", bg(), urlErr(&zohoauth.Error{Op: "refresh", Code: "错误", Class: zohoauth.ClassUnknown}), false, false},
+		{"no token stored", bg(), urlErr(zohoauth.ErrNoToken), false, false},
+		{"context cancelled", cancelled, urlErr(context.Canceled), false, true},
+	}
+	var p zohoauth.RetryPolicy
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			retry, err := p.CheckRetry(tc.ctx, nil, tc.err)
+			if retry != tc.want || (err != nil) != tc.wantErr {
+				t.Errorf("CheckRetry = %v, %v; want %v, error %v", retry, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestRetryPolicyBackoff(t *testing.T) {
+	header := func(k, v string) *http.Response {
+		return &http.Response{StatusCode: 429, Header: http.Header{k: {v}}, Body: http.NoBody}
+	}
+	synctest.Test(t, func(t *testing.T) {
+		p := zohoauth.RetryPolicy{MaxWait: 30 * time.Second}
+		cases := []struct {
+			name    string
+			resp    *http.Response
+			attempt int
+			want    time.Duration
+		}{
+			{"no response: exponential", nil, 2, 4 * time.Second},
+			{"no hint: exponential, capped", &http.Response{StatusCode: 500, Header: http.Header{}, Body: http.NoBody}, 10, 20 * time.Second},
+			{"seconds", header("Retry-After", "12"), 0, 12 * time.Second},
+			{"HTTP date", header("Retry-After", time.Now().Add(25*time.Second).UTC().Format(http.TimeFormat)), 0, 25 * time.Second},
+			{"HTTP date in the past", header("Retry-After", time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat)), 0, 0},
+			{"beyond MaxWait: capped", header("Retry-After", "600"), 0, 30 * time.Second},
+			{"negative: ignored", header("Retry-After", "-5"), 1, 2 * time.Second},
+			{"garbage: ignored", header("Retry-After", "soon"), 0, time.Second},
+		}
+		for _, tc := range cases {
+			if got := p.Backoff(time.Second, 20*time.Second, tc.attempt, tc.resp); got != tc.want {
+				t.Errorf("%s: Backoff = %v, want %v", tc.name, got, tc.want)
+			}
+		}
+		var zero zohoauth.RetryPolicy
+		if got := zero.Backoff(time.Second, time.Minute, 0, header("Retry-After", "3600")); got != zohoauth.DefaultMaxRetryWait {
+			t.Errorf("zero policy: Backoff = %v, want DefaultMaxRetryWait", got)
+		}
+	})
+}
+
+// All three layers against the fake Zoho: retryablehttp outside, zohoauth's
+// Transport inside it, and the token call's own retries. The access token
+// was revoked at Zoho and the token endpoint's first answer is a 503: the
+// create call still succeeds, sent twice with the same body, one
+// retryablehttp attempt, one refresh (after one retried 503).
+func TestRetryablehttpAgainstZohotest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := zohotest.New(zohotest.Options{})
+		defer s.Close()
+		access, refresh := s.IssueToken("us")
+		cfg := &zohoauth.Config{ClientID: "test-client-id", ClientSecret: "test-client-secret",
+			HTTPClient: &http.Client{Transport: s.Transport()}}
+		src := zohoauth.NewSource(cfg, zohoauth.WithToken(&zohoauth.Token{AccessToken: access, RefreshToken: refresh,
+			APIDomain: zohoauth.US.APIDomain, Expiry: time.Now().Add(time.Hour)}))
+		defer src.Close()
+		s.RevokeAccessToken(access)
+		s.SetFault(zohotest.Fault{Status: 503, Count: 1})
+
+		var attempts atomic.Int64
+		rc := retryablehttp.NewClient()
+		rc.Logger = nil
+		rc.HTTPClient = &http.Client{Transport: &zohoauth.Transport{Source: src, Base: s.Transport()}}
+		rc.RequestLogHook = func(retryablehttp.Logger, *http.Request, int) { attempts.Add(1) }
+		var p zohoauth.RetryPolicy
+		rc.CheckRetry, rc.Backoff = p.CheckRetry, p.Backoff
+
+		resp, err := rc.Post(zohoauth.US.APIDomain+"/crm/v8/Leads", "application/json", []byte(`{"data":[{"Last_Name":"Kowalski"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(t, resp)
+		if resp.StatusCode != 201 || !strings.Contains(body, `"Last_Name":"Kowalski"`) {
+			t.Fatalf("create: %d %s", resp.StatusCode, body)
+		}
+		st := s.Stats()
+		if attempts.Load() != 1 || st.APICalls != 2 || st.Unauthorized != 1 || st.TokenCalls["refresh_token"] != 2 {
+			t.Errorf("attempts %d, API calls %d, 401s %d, token calls %d; want 1, 2, 1, 2 (a 503 and its retry)",
+				attempts.Load(), st.APICalls, st.Unauthorized, st.TokenCalls["refresh_token"])
+		}
+	})
+}
+
+// The policy reads outside input (headers and bodies of any response):
+// whatever comes, it must not panic, must leave the body as it was, never
+// retry 401/403, and never wait less than zero or more than its bound.
+func FuzzRetryPolicy(f *testing.F) {
+	f.Add(429, "", fmt.Sprintf(tooMany, 7))
+	f.Add(429, "3", `{"data":[{"code":"TOO_MANY_REQUESTS","details":{"retry_after":"12.5"}}]}`)
+	f.Add(503, "Wed, 21 Oct 2015 07:28:00 GMT", "<html>busy</html>")
+	f.Add(429, "99999999999999999999", `{"details":{"retry_after":-1}}`)
+	f.Add(401, "1", `{"code":"INVALID_TOKEN"}`)
+	f.Add(403, "", `{"details":{"retry_after":1e400}}`)
+	f.Fuzz(func(t *testing.T, status int, header, body string) {
+		resp := &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {header}},
+			Body: io.NopCloser(strings.NewReader(body))}
+		var p zohoauth.RetryPolicy
+		retry, _ := p.CheckRetry(bg(), resp, nil)
+		wait := p.Backoff(time.Second, 30*time.Second, 3, resp)
+		got, err := io.ReadAll(resp.Body)
+		if err != nil || string(got) != body {
+			t.Fatalf("the body changed: %q", got)
+		}
+		if retry && (status == 401 || status == 403) {
+			t.Fatalf("retries %d", status)
+		}
+		if wait < 0 || wait > zohoauth.DefaultMaxRetryWait {
+			t.Fatalf("wait %v out of bounds", wait)
+		}
+	})
+}

@@ -1,0 +1,89 @@
+package zohotest
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+)
+
+// Transport returns an http.RoundTripper that serves requests for Zoho's
+// real hosts from the Server, in memory: https://accounts.zoho.com,
+// https://www.zohoapis.com and https://sandbox.zohoapis.com for "us", the
+// same under .eu for "eu". Any other host is an error; it never uses the
+// network. Handlers run on the calling goroutine, so it works inside
+// testing/synctest bubbles. A cancelled request context ends a fault's
+// latency and fails the call.
+func (s *Server) Transport() http.RoundTripper { return memTransport{s} }
+
+type memTransport struct{ s *Server }
+
+// memWriter records a response in memory; abort sets err instead.
+type memWriter struct {
+	*httptest.ResponseRecorder
+	err error
+}
+
+func (t memTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.roundTrip(req)
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	return resp, err
+}
+
+func (t memTransport) roundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL == nil {
+		return nil, fmt.Errorf("zohotest: request without URL")
+	}
+	h, err := t.s.route(req)
+	if err != nil {
+		return nil, err
+	}
+	ctx := req.Context()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	in := req.Clone(ctx) // the handler must not change the caller's request
+	in.RequestURI = req.URL.RequestURI()
+	if in.Host == "" {
+		in.Host = req.URL.Host
+	}
+	if in.Body == nil {
+		in.Body = http.NoBody
+	}
+	w := &memWriter{ResponseRecorder: httptest.NewRecorder()}
+	h.ServeHTTP(w, in)
+	if w.err != nil {
+		return nil, w.err
+	}
+	resp := w.Result()
+	resp.Request = req
+	return resp, nil
+}
+
+// route picks the handler for req's host.
+func (s *Server) route(req *http.Request) (http.Handler, error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, errClosed
+	}
+	u := req.URL
+	host := strings.ToLower(u.Hostname())
+	if u.Scheme != "https" || (u.Port() != "" && u.Port() != "443") {
+		return nil, fmt.Errorf("zohotest: in-memory transport serves https on port 443 only, not %s://%s", u.Scheme, u.Host)
+	}
+	for _, d := range s.dcs {
+		if host == d.accountsHost {
+			return d.accounts, nil
+		}
+		for _, api := range d.apiHosts {
+			if host == api {
+				return d.api, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("zohotest: %s is not a Zoho host served by the fake; the in-memory transport never uses the network", u.Host)
+}
