@@ -3,11 +3,9 @@ package redisstore_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-zoho/zohoauth"
+	"github.com/go-zoho/zohoauth/zohotest"
 )
 
 const (
@@ -25,21 +24,19 @@ const (
 	fakeClientSecret = "fleet-client-secret"
 )
 
-// fakeZoho is a token endpoint and an API over loopback. It mints tokens
-// with a fixed lifetime, records every refresh call, and lets API calls
-// through only with a token it minted that has not expired.
+// fakeZoho is zohotest's fake Zoho (US data center) served on loopback
+// behind a recorder, which notes for every token call when it came, from
+// which worker and what it got, and which workers used each access token.
 type fakeZoho struct {
+	*zohotest.Server
 	lifetime time.Duration
-	refresh  string
-	accounts *httptest.Server
-	api      *httptest.Server
+	url      string // accounts server and API domain
+	arrived  chan string
 
-	mu       sync.Mutex
-	expiry   map[string]time.Time // access token -> expiry
-	latest   time.Time            // expiry of the newest token
-	calls    []refreshCall
-	rejected []string
-	users    map[string]map[string]bool // access token -> workers that used it
+	mu     sync.Mutex
+	latest time.Time // expiry of the newest token
+	calls  []refreshCall
+	users  map[string]map[string]bool // access token -> workers it served
 }
 
 type refreshCall struct {
@@ -47,92 +44,94 @@ type refreshCall struct {
 	Worker string
 	// Left is how long the newest token had to live when the call came.
 	Left time.Duration
-	// Access is the token the call got.
+	// Access is the token the call got; "" if it got none.
 	Access string
 }
 
 func newFakeZoho(t *testing.T, lifetime time.Duration) *fakeZoho {
 	f := &fakeZoho{
+		Server: zohotest.New(zohotest.Options{
+			ClientID: fakeClientID, ClientSecret: fakeClientSecret, AccessTokenLifetime: lifetime,
+		}),
 		lifetime: lifetime,
-		refresh:  "1000.fleet-refresh." + randHex(8),
-		expiry:   map[string]time.Time{},
+		arrived:  make(chan string, 64),
 		users:    map[string]map[string]bool{},
 	}
-	f.accounts = httptest.NewServer(http.HandlerFunc(f.serveToken))
-	f.api = httptest.NewServer(http.HandlerFunc(f.serveAPI))
-	t.Cleanup(f.accounts.Close)
-	t.Cleanup(f.api.Close)
+	inner := f.Handler("us")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		worker := r.Header.Get(workerHeader)
+		if r.URL.Path != "/oauth/v2/token" {
+			rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+			inner.ServeHTTP(rec, r)
+			if rec.status == http.StatusOK {
+				access, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Zoho-oauthtoken ")
+				f.mu.Lock()
+				if f.users[access] == nil {
+					f.users[access] = map[string]bool{}
+				}
+				f.users[access][worker] = true
+				f.mu.Unlock()
+			}
+			return
+		}
+		// Recorded on arrival: a faulted call may never return here (zohotest
+		// aborts the handler to drop a connection).
+		f.mu.Lock()
+		i := len(f.calls)
+		f.calls = append(f.calls, refreshCall{At: time.Now(), Worker: worker, Left: time.Until(f.latest)})
+		f.mu.Unlock()
+		select {
+		case f.arrived <- worker:
+		default:
+		}
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		inner.ServeHTTP(rec, r)
+		var body struct {
+			AccessToken string `json:"access_token"`
+		}
+		if json.Unmarshal(rec.body.Bytes(), &body) == nil && body.AccessToken != "" {
+			f.mu.Lock()
+			f.calls[i].Access = body.AccessToken
+			f.latest = time.Now().Add(lifetime)
+			f.mu.Unlock()
+		}
+	}))
+	f.url = srv.URL
+	t.Cleanup(func() {
+		f.Close() // ends a token call held by a fault
+		srv.Close()
+	})
 	return f
 }
 
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+// recorder keeps the status and body of a response as it goes out.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
 }
 
-// mint issues a token expiring after life.
-func (f *fakeZoho) mint(life time.Duration) *zohoauth.Token {
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+// issue returns a new grant's first token, as after a code exchange.
+func (f *fakeZoho) issue() *zohoauth.Token {
+	access, refresh := f.IssueToken("us")
+	exp := time.Now().Add(f.lifetime)
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.mintLocked(life)
-}
-
-func (f *fakeZoho) mintLocked(life time.Duration) *zohoauth.Token {
-	access := "1000." + randHex(12) + ".fleetaccess"
-	exp := time.Now().Add(life)
-	f.expiry[access] = exp
 	f.latest = exp
+	f.mu.Unlock()
 	return &zohoauth.Token{
-		AccessToken: access, RefreshToken: f.refresh, TokenType: "Bearer",
-		APIDomain: f.api.URL, Scope: "ZohoCRM.modules.ALL", Expiry: exp,
+		AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
+		APIDomain: f.url, Scope: zohotest.DefaultScope, Expiry: exp,
 	}
-}
-
-func (f *fakeZoho) serveToken(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	if r.Method != http.MethodPost || r.URL.Path != "/oauth/v2/token" {
-		http.NotFound(w, r)
-		return
-	}
-	if r.PostFormValue("grant_type") != "refresh_token" || r.PostFormValue("client_id") != fakeClientID ||
-		r.PostFormValue("client_secret") != fakeClientSecret || r.PostFormValue("refresh_token") != f.refresh {
-		fmt.Fprint(w, `{"error":"invalid_code"}`)
-		return
-	}
-	f.mu.Lock()
-	call := refreshCall{At: time.Now(), Worker: r.Header.Get(workerHeader), Left: time.Until(f.latest)}
-	tok := f.mintLocked(f.lifetime)
-	call.Access = tok.AccessToken
-	f.calls = append(f.calls, call)
-	f.mu.Unlock()
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"access_token": tok.AccessToken, "api_domain": tok.APIDomain, "token_type": "Bearer",
-		"expires_in": int(f.lifetime / time.Second), "scope": tok.Scope,
-	})
-}
-
-func (f *fakeZoho) serveAPI(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	access, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Zoho-oauthtoken ")
-	f.mu.Lock()
-	exp, known := f.expiry[access]
-	valid := ok && known && time.Now().Before(exp)
-	if valid {
-		if f.users[access] == nil {
-			f.users[access] = map[string]bool{}
-		}
-		f.users[access][r.Header.Get(workerHeader)] = true
-	} else {
-		f.rejected = append(f.rejected, r.Header.Get(workerHeader))
-	}
-	f.mu.Unlock()
-	if !valid {
-		w.WriteHeader(http.StatusUnauthorized)
-		fmt.Fprint(w, `{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}`)
-		return
-	}
-	fmt.Fprint(w, `{"org":[{"id":"1"}]}`)
 }
 
 func (f *fakeZoho) refreshCalls() []refreshCall {
@@ -141,17 +140,28 @@ func (f *fakeZoho) refreshCalls() []refreshCall {
 	return append([]refreshCall(nil), f.calls...)
 }
 
-// waitCalls waits until at least n refresh calls have been made.
+// minted returns the calls that got a token.
+func minted(calls []refreshCall) []refreshCall {
+	var out []refreshCall
+	for _, c := range calls {
+		if c.Access != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// waitCalls waits until at least n token calls have got a token.
 func (f *fakeZoho) waitCalls(t *testing.T, n int, limit time.Duration) []refreshCall {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
-		calls := f.refreshCalls()
+		calls := minted(f.refreshCalls())
 		if len(calls) >= n {
 			return calls
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d refresh calls after %v; want %d", len(calls), limit, n)
+			t.Fatalf("only %d tokens minted after %v; want %d", len(calls), limit, n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -161,11 +171,7 @@ func (f *fakeZoho) waitCalls(t *testing.T, n int, limit time.Duration) []refresh
 func (f *fakeZoho) usersOf(access string) map[string]bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := map[string]bool{}
-	for w := range f.users[access] {
-		out[w] = true
-	}
-	return out
+	return maps.Clone(f.users[access])
 }
 
 // worker is one running worker process.
@@ -258,25 +264,6 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// hangServer is a token endpoint that never answers. hit receives the
-// worker's id when a call arrives.
-func hangServer(t *testing.T) (url string, hit <-chan string) {
-	ch := make(chan string, 8)
-	quit := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ch <- r.Header.Get(workerHeader)
-		select {
-		case <-r.Context().Done():
-		case <-quit:
-		}
-	}))
-	t.Cleanup(func() {
-		close(quit)
-		srv.Close()
-	})
-	return srv.URL, ch
 }
 
 func seed(t *testing.T, store zohoauth.Store, tok *zohoauth.Token) {

@@ -354,6 +354,7 @@ func TestLockWaitsWithoutDeadline(t *testing.T) {
 // An unreachable Redis must cost a request little: every call returns an
 // error promptly instead of hanging.
 func TestRedisDownFailsFast(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t)
 	c := newClient(t, srv.addr)
 	s := redisstore.New(c, "acct")

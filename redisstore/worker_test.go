@@ -27,8 +27,7 @@ type workerConfig struct {
 	RedisAddr   string
 	Prefix      string
 	Account     string
-	AccountsURL string
-	APIURL      string
+	AccountsURL string // also the API's
 	Window      time.Duration
 	Timeout     time.Duration
 	Interval    time.Duration
@@ -38,6 +37,8 @@ type workerSummary struct {
 	OK     int
 	Failed int
 	Errors []string // the first few failures
+
+	FirstFail, LastFail, LastOK time.Time
 }
 
 // workerHeader names the worker on every request it sends, so the fake
@@ -91,6 +92,10 @@ func runWorker() int {
 	var sum workerSummary
 	fail := func(format string, args ...any) {
 		sum.Failed++
+		sum.LastFail = time.Now()
+		if sum.FirstFail.IsZero() {
+			sum.FirstFail = sum.LastFail
+		}
 		if len(sum.Errors) < 5 {
 			sum.Errors = append(sum.Errors, time.Now().Format("15:04:05.000 ")+fmt.Sprintf(format, args...))
 		}
@@ -105,7 +110,7 @@ func runWorker() int {
 		case <-tick.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, cfg.APIURL+"/crm/v8/org", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, cfg.AccountsURL+"/crm/v8/Leads", nil)
 		resp, err := api.Do(req)
 		switch {
 		case err != nil:
@@ -114,6 +119,7 @@ func runWorker() int {
 			fail("request: HTTP %d", resp.StatusCode)
 		default:
 			sum.OK++
+			sum.LastOK = time.Now()
 		}
 		if resp != nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
