@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the redisstore tests against a real redis-server: installs it if
 # missing, starts one on 127.0.0.1 at a free port without persistence, runs
-# `go test -race ./...` in this module, and stops the server on exit. The
-# exit status is the tests'.
+# `go vet` and `go test -race ./...` in this module, and stops the server on
+# exit. The exit status is the tests'.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -52,6 +52,8 @@ if [[ -z "$port" ]]; then
 	exit 1
 fi
 echo "redisstore/ci.sh: $("$bin" --version | cut -d' ' -f1-3) on 127.0.0.1:$port"
+
+go vet ./...
 
 status=0
 # The cross-process tests mostly wait on real time: run them side by side.
