@@ -11,6 +11,9 @@ if ! command -v redis-server >/dev/null 2>&1; then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq redis-server >/dev/null
+	# Where the package's own service was started, stop it: the tests use
+	# their own server, and nothing may be left running after CI.
+	service redis-server stop >/dev/null 2>&1 || true
 fi
 bin=$(command -v redis-server)
 
