@@ -19,7 +19,7 @@ func (c *Config) ClientCredentials(ctx context.Context, soid string) (*Token, er
 	return c.clientCredentials(ctx, soid, nil)
 }
 
-func (c *Config) clientCredentials(ctx context.Context, soid string, allow func() bool) (*Token, error) {
+func (c *Config) clientCredentials(ctx context.Context, soid string, gate callGate) (*Token, error) {
 	const op = "client_credentials"
 	if soid == "" {
 		return nil, &Error{Op: op, Err: errors.New(`empty soid; Zoho expects "ZohoCRM.<org id>"`)}
@@ -38,7 +38,7 @@ func (c *Config) clientCredentials(ctx context.Context, soid string, allow func(
 		"scope":         {strings.Join(c.Scopes, ",")},
 		"soid":          {soid},
 	}
-	return c.tokenCall(ctx, op, base, form, nil, allow)
+	return c.tokenCall(ctx, op, base, form, nil, gate)
 }
 
 // NewClientCredentialsSource returns a Source for a self client that uses
@@ -52,8 +52,8 @@ func (c *Config) clientCredentials(ctx context.Context, soid string, allow func(
 // like any TokenSource.
 func NewClientCredentialsSource(cfg *Config, soid string, opts ...Option) *Source {
 	mint := optionFunc(func(s *Source) {
-		s.mint = func(ctx context.Context, _ *Token, allow func() bool) (*Token, error) {
-			return s.cfg.clientCredentials(ctx, soid, allow)
+		s.mint = func(ctx context.Context, _ *Token, gate callGate) (*Token, error) {
+			return s.cfg.clientCredentials(ctx, soid, gate)
 		}
 	})
 	return NewSource(cfg, append(opts[:len(opts):len(opts)], mint)...)

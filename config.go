@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -102,7 +103,7 @@ func (c *Config) Refresh(ctx context.Context, tok *Token) (*Token, error) {
 	return c.refresh(ctx, tok, nil)
 }
 
-func (c *Config) refresh(ctx context.Context, tok *Token, allow func() bool) (*Token, error) {
+func (c *Config) refresh(ctx context.Context, tok *Token, gate callGate) (*Token, error) {
 	const op = "refresh"
 	if tok == nil || tok.RefreshToken == "" {
 		return nil, &Error{Op: op, Class: ClassReauth, Err: errors.New("the token has no refresh token; exchange a grant code first")}
@@ -117,7 +118,7 @@ func (c *Config) refresh(ctx context.Context, tok *Token, allow func() bool) (*T
 		"client_secret": {c.ClientSecret},
 		"refresh_token": {tok.RefreshToken},
 	}
-	return c.tokenCall(ctx, op, base, form, tok, allow)
+	return c.tokenCall(ctx, op, base, form, tok, gate)
 }
 
 // Revoke revokes a refresh token at Zoho. Every access token minted from it
@@ -144,7 +145,7 @@ func (c *Config) Revoke(ctx context.Context, refreshToken string) error {
 	if status/100 == 2 && strings.EqualFold(r.Status, "success") {
 		return nil
 	}
-	e := &Error{Op: op, StatusCode: status, Code: sanitize(r.Error, form), Class: classify(r.Error, "", status)}
+	e := &Error{Op: op, StatusCode: status, Code: sanitize(r.Error, form, c.ClientSecret), Class: classify(r.Error, "", status)}
 	if status == http.StatusBadRequest && e.Code == "" {
 		e.Err = errors.New("zoho does not know this refresh token (already revoked, or another data center)")
 	} else if e.Code == "" {
@@ -196,10 +197,10 @@ type tokenResponse struct {
 
 // tokenCall posts form to the token endpoint and turns the answer into a
 // token or an *Error. prev, for refreshes, supplies the values Zoho leaves
-// out. allow, when set, is asked before every attempt.
-func (c *Config) tokenCall(ctx context.Context, op, base string, form url.Values, prev *Token, allow func() bool) (*Token, error) {
+// out. gate, when set, is asked before every attempt.
+func (c *Config) tokenCall(ctx context.Context, op, base string, form url.Values, prev *Token, gate callGate) (*Token, error) {
 	start := time.Now()
-	status, body, err := c.post(ctx, base+"/oauth/v2/token", form, allow)
+	status, body, err := c.post(ctx, base+"/oauth/v2/token", form, gate)
 	if err != nil {
 		return nil, c.transportError(op, status, err, form)
 	}
@@ -224,10 +225,19 @@ func (c *Config) tokenCall(ctx context.Context, op, base string, form url.Values
 
 var errBudget = errors.New("held back: this refresh token already used its 10 token requests of the last 10 minutes")
 
+// callGate is a Source's limit on token calls. allowMint is asked before a
+// call's first attempt, allowRetry before each retry; each yes uses one of
+// the 10 calls Zoho allows per 10 minutes, whatever the answer turns out to
+// be: an attempt that ends in a 5xx or a reset may still have minted a token.
+type callGate interface {
+	allowMint() bool
+	allowRetry() bool
+}
+
 // post sends one form POST with bounded retries and returns the status and
 // at most maxBody bytes of the body.
-func (c *Config) post(ctx context.Context, endpoint string, form url.Values, allow func() bool) (int, []byte, error) {
-	if allow != nil && !allow() {
+func (c *Config) post(ctx context.Context, endpoint string, form url.Values, gate callGate) (int, []byte, error) {
+	if gate != nil && !gate.allowMint() {
 		return 0, nil, errBudget
 	}
 	hc := c.HTTPClient
@@ -236,6 +246,7 @@ func (c *Config) post(ctx context.Context, endpoint string, form url.Values, all
 	}
 	noRedirect := *hc
 	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	attempts := 0
 	rc := &retryablehttp.Client{
 		HTTPClient:   &noRedirect,
 		RetryWaitMin: tokenRetryWaitMin,
@@ -244,6 +255,7 @@ func (c *Config) post(ctx context.Context, endpoint string, form url.Values, all
 		Backoff:      retryablehttp.DefaultBackoff,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 		CheckRetry: func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+			attempts++
 			if ctx.Err() != nil {
 				return false, ctx.Err()
 			}
@@ -251,7 +263,8 @@ func (c *Config) post(ctx context.Context, endpoint string, form url.Values, all
 				return false, nil // Zoho errors (HTTP 200) and 4xx are answers, not glitches
 			}
 			retry, _ := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
-			if retry && allow != nil && !allow() {
+			// Ask for a retry's slot only when a retry will be made.
+			if retry && attempts <= tokenRetries && gate != nil && !gate.allowRetry() {
 				return false, nil
 			}
 			return retry, nil
@@ -303,13 +316,22 @@ func (c *Config) transportError(op string, status int, err error, form url.Value
 func parseTokenResponse(op string, status int, body []byte, form url.Values, start time.Time) (*Token, error) {
 	var r tokenResponse
 	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 || json.Unmarshal(trimmed, &r) != nil {
+	var decodeErr error
+	if len(trimmed) > 0 {
+		decodeErr = json.Unmarshal(trimmed, &r)
+	}
+	if len(trimmed) == 0 || decodeErr != nil {
 		class := ClassTransient
 		if status/100 == 4 {
 			class = classify("", "", status)
 		}
 		what := "an empty body"
-		if len(trimmed) > 0 {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(decodeErr, &typeErr) && typeErr.Field != "":
+			// Field is one of tokenResponse's names, not outside text.
+			what = fmt.Sprintf("a JSON object whose %q is not a %s", typeErr.Field, typeErr.Type)
+		case len(trimmed) > 0:
 			what = "a body that is not a JSON object"
 		}
 		return nil, &Error{Op: op, StatusCode: status, Class: class, Err: fmt.Errorf("token endpoint answered with %s", what)}
@@ -318,8 +340,8 @@ func parseTokenResponse(op string, status int, body []byte, form url.Values, sta
 	if code != "" || status/100 != 2 || r.AccessToken == "" {
 		e := &Error{
 			Op: op, StatusCode: status,
-			Code:        sanitize(code, form),
-			Description: sanitize(desc, form),
+			Code:        sanitize(code, form, r.AccessToken, r.RefreshToken),
+			Description: sanitize(desc, form, r.AccessToken, r.RefreshToken),
 			Class:       classify(code, desc, status),
 		}
 		if code == "" {
@@ -397,14 +419,26 @@ func jsonText(raw json.RawMessage) string {
 	return string(raw)
 }
 
+// zohoSecret matches the shape of Zoho's access tokens, refresh tokens and
+// grant codes (1000.<hex>.<hex>). Outside text may quote one that the
+// request did not send, so sanitize cannot know its value.
+var zohoSecret = regexp.MustCompile(`[0-9]{4}\.[0-9A-Fa-f]{16,}\.[0-9A-Fa-f]{16,}`)
+
 // sanitize makes outside text safe for an error message: the request's own
-// secret values are replaced, control characters dropped, length capped.
-func sanitize(s string, form url.Values) string {
+// secret values and any further secrets given are replaced, control
+// characters dropped, length capped.
+func sanitize(s string, form url.Values, also ...string) string {
 	for _, k := range []string{"client_secret", "refresh_token", "code", "token", "client_id"} {
 		if v := form.Get(k); len(v) >= 4 && k != "client_id" {
 			s = strings.ReplaceAll(s, v, "REDACTED")
 		}
 	}
+	for _, v := range also {
+		if len(v) >= 4 {
+			s = strings.ReplaceAll(s, v, "REDACTED")
+		}
+	}
+	s = zohoSecret.ReplaceAllString(s, "REDACTED")
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "?")
 	}

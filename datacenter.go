@@ -160,10 +160,12 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// quoteShort quotes an outside value for an error message, cut to a length
-// that keeps messages readable and cannot carry a whole token.
+// quoteShort quotes an outside value for an error message, with anything
+// shaped like a Zoho token redacted and cut to a length that keeps messages
+// readable.
 func quoteShort(s string) string {
 	const max = 64
+	s = zohoSecret.ReplaceAllString(s, "REDACTED") // a grant code passed by mistake, say
 	if len(s) > max {
 		s = s[:max] + "..."
 	}

@@ -15,7 +15,10 @@ import (
 //     error means the store could not be read or its content is damaged, and
 //     the caller must not treat it as "empty".
 //   - Save replaces the stored token with tok, completely or not at all: a
-//     failed Save leaves the previous token in place.
+//     failed Save leaves the previous token in place. A store shared by many
+//     hosts may instead keep a stored token that expires later than tok (so
+//     a holder paused past its lock's lease cannot overwrite its successor's
+//     newer token); it then returns nil.
 //   - Load and Save are safe for concurrent use. Neither keeps tok or the
 //     returned token: callers may not modify a token they passed in or got
 //     back while the store could still see it, and the store copies.

@@ -76,7 +76,7 @@ type Source struct {
 	onRefresh func(context.Context, *Token) error
 	// mint gets a new token for obtain. nil means refresh base with cfg;
 	// grants without refresh tokens (client credentials) set their own.
-	mint func(ctx context.Context, base *Token, allow func() bool) (*Token, error)
+	mint func(ctx context.Context, base *Token, gate callGate) (*Token, error)
 
 	cur      atomic.Pointer[snapshot] // the token being served; nil before the first
 	inflight atomic.Bool              // a refresh is running
@@ -300,8 +300,10 @@ func (s *Source) wait(ctx context.Context, forced bool) (*Token, error) {
 					err := s.lastErr
 					s.mu.Unlock()
 					// A rejected token that may still work elsewhere is
-					// better than nothing while a refresh may not happen.
-					if snap != nil && now.Before(snap.useBy) && !forced {
+					// better than nothing while a refresh may not happen,
+					// unless the grant itself was refused: then the caller
+					// must hear that re-authorization is needed.
+					if snap != nil && now.Before(snap.useBy) && !forced && !errors.Is(err, ErrReauthRequired) {
 						return snap.tok, nil
 					}
 					if err == nil {
@@ -325,6 +327,13 @@ func (s *Source) wait(ctx context.Context, forced bool) (*Token, error) {
 		s.mu.Unlock()
 		select {
 		case <-f.done:
+			if f.err != nil && !forced {
+				// The refresh failed, but a token that still works may
+				// have been installed from the store: better than nothing.
+				if snap := s.cur.Load(); snap != nil && !snap.rejected && time.Now().Before(snap.useBy) {
+					return snap.tok, nil
+				}
+			}
 			return f.tok, f.err
 		case <-ctx.Done():
 			return nil, context.Cause(ctx)
@@ -408,6 +417,7 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 				s.log.Debug("zohoauth: adopted the stored token", "reason", reason, "expiry", tok.Expiry)
 				return tok, nil
 			}
+			s.serveStored(stored, cur, rejected)
 			if stored.RefreshToken != "" && (cur == nil || stored.RefreshToken != cur.RefreshToken) {
 				base = stored // a newer grant was saved (e.g. by `zohoauth exchange`)
 			}
@@ -438,7 +448,7 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 		mint = s.cfg.refresh
 	}
 	s.log.Debug("zohoauth: refresh started", "reason", reason)
-	tok, err := mint(ctx, base, s.allowMint)
+	tok, err := mint(ctx, base, s)
 	if err != nil {
 		return nil, s.fail(err, reason, start)
 	}
@@ -481,6 +491,22 @@ func (s *Source) adoptable(stored, cur *Token, rejected string, forced, unlocked
 	return cur == nil || stored.AccessToken != cur.AccessToken && !stored.Expiry.Before(cur.Expiry)
 }
 
+// serveStored makes a stored token that can still be sent the served token
+// when the source has none (first use) or only an older one, before the
+// refresh runs: if the refresh fails, callers keep a working token.
+func (s *Source) serveStored(stored, cur *Token, rejected string) {
+	now := time.Now()
+	if stored.AccessToken == "" || stored.AccessToken == rejected || !now.Before(stored.Expiry.Add(-s.margin())) {
+		return
+	}
+	if cur != nil && (stored.AccessToken == cur.AccessToken || stored.Expiry.Before(cur.Expiry)) {
+		return
+	}
+	s.mu.Lock()
+	s.install(stored.sealed(), now)
+	s.mu.Unlock()
+}
+
 // allowUnlocked lets one refresh without the store's lock happen per
 // refresh window, so an outage of the lock's backend cannot turn into a
 // refresh per request.
@@ -495,11 +521,26 @@ func (s *Source) allowUnlocked() bool {
 	return true
 }
 
-// allowMint is asked before every attempt to call the token endpoint: at
-// most zohoMintLimit in any zohoMintWindow.
+// allowMint is asked before the first attempt of every token call: at most
+// zohoMintLimit calls in any zohoMintWindow.
 func (s *Source) allowMint() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.takeSlot()
+}
+
+// allowRetry is asked before a retry within one token call. Only the first
+// call after a success retries: once refreshes are failing, each one makes a
+// single attempt and the backoff between them does the spacing, so an outage
+// does not burn the budget in seconds.
+func (s *Source) allowRetry() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failures == 0 && s.takeSlot()
+}
+
+// takeSlot records a call if the window has room. s.mu must be held.
+func (s *Source) takeSlot() bool {
 	now := time.Now()
 	keep := s.mints[:0]
 	for _, t := range s.mints {

@@ -1,0 +1,221 @@
+package redisstore
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/bsm/redislock"
+	"github.com/go-zoho/zohoauth"
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultPrefix starts every key the store writes unless WithPrefix says
+// otherwise.
+const DefaultPrefix = "zohoauth:"
+
+// Store keeps the token of one Zoho account in Redis. It is safe for
+// concurrent use by any number of goroutines and processes.
+type Store struct {
+	client   redis.UniversalClient
+	locks    *redislock.Client
+	tokenKey string
+	lockKey  string
+}
+
+// Option changes how New sets up a Store.
+type Option interface{ apply(*options) }
+
+type options struct {
+	prefix string
+}
+
+type prefixOption string
+
+func (p prefixOption) apply(o *options) { o.prefix = string(p) }
+
+// WithPrefix puts the store's keys under prefix instead of DefaultPrefix, for
+// example "myapp:zoho:". An empty prefix is allowed.
+func WithPrefix(prefix string) Option { return prefixOption(prefix) }
+
+// New returns a store for the Zoho account named account (any name the
+// application chooses, such as "crm-prod"), kept in Redis through client.
+// client may be a single node, sentinel or cluster client. The store does not
+// own the client: closing it is the caller's job.
+//
+// New panics if client is nil or account is empty: both are programming
+// errors, and an empty account would defeat the cluster hash tag.
+func New(client redis.UniversalClient, account string, opts ...Option) *Store {
+	if client == nil {
+		panic("redisstore: New called with a nil client")
+	}
+	if account == "" {
+		panic("redisstore: New called with an empty account name")
+	}
+	o := options{prefix: DefaultPrefix}
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	base := o.prefix + "{" + account + "}:"
+	return &Store{
+		client:   client,
+		locks:    redislock.New(client),
+		tokenKey: base + "token",
+		lockKey:  base + "lock",
+	}
+}
+
+// Load returns the stored token. It returns an error matching
+// zohoauth.ErrNoToken when the key does not exist, and another error when
+// Redis cannot be reached or the key holds something that is not a token.
+func (s *Store) Load(ctx context.Context) (*zohoauth.Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("redisstore: load: %w", err)
+	}
+	b, err := s.client.Get(ctx, s.tokenKey).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, zohoauth.ErrNoToken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: load: %w", err)
+	}
+	tok, err := decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: load %s: %w", s.tokenKey, err)
+	}
+	return tok, nil
+}
+
+var errDamaged = errors.New("stored value is not a token")
+
+// decode parses a stored value. Its errors never quote the value, which
+// holds secrets.
+func decode(b []byte) (*zohoauth.Token, error) {
+	var tok zohoauth.Token
+	if err := json.Unmarshal(b, &tok); err != nil || tok.AccessToken == "" {
+		return nil, errDamaged
+	}
+	return &tok, nil
+}
+
+// Save stores tok unless the stored token is newer.
+//
+// The value is written with one SET of tok's complete JSON form and no TTL:
+// Zoho refresh tokens live until revoked, and an expiring key would drop
+// one. Save refuses a nil token and one without an access token.
+//
+// "Newer" means a later Expiry. If the stored token expires after tok, Save
+// leaves it in place and returns nil: the store already holds a better
+// token. This keeps a holder that was paused past its lock lease (a long GC
+// or VM pause, a process thawed from SIGSTOP) from writing its older token
+// over the one its successor saved. It relies on the hosts' clocks agreeing
+// to within a small part of the refresh interval, which NTP gives. To
+// replace a token with an older one on purpose, Delete first. A stored value
+// that is not a token is overwritten.
+//
+// The comparison and the SET run in Redis as one Lua script, so concurrent
+// saves cannot interleave and none has to be retried.
+func (s *Store) Save(ctx context.Context, tok *zohoauth.Token) error {
+	if tok == nil || tok.AccessToken == "" {
+		return errNotAToken
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("redisstore: save: %w", err)
+	}
+	data, err := json.Marshal(tok)
+	if err != nil {
+		return fmt.Errorf("redisstore: save: encoding the token: %w", err)
+	}
+	exp := tok.Expiry
+	if err := saveScript.Run(ctx, s.client, []string{s.tokenKey}, data, exp.Unix(), exp.Nanosecond()).Err(); err != nil {
+		return fmt.Errorf("redisstore: save: %w", err)
+	}
+	return nil
+}
+
+//go:embed save.lua
+var saveLua string
+
+var saveScript = redis.NewScript(saveLua)
+
+var errNotAToken = errors.New("redisstore: refusing to save a token without an access token")
+
+// Delete removes the stored token, as done after its refresh token has been
+// revoked. Deleting a missing token is not an error.
+func (s *Store) Delete(ctx context.Context) error {
+	if err := s.client.Del(ctx, s.tokenKey).Err(); err != nil {
+		return fmt.Errorf("redisstore: delete: %w", err)
+	}
+	return nil
+}
+
+// Lock takes the account's refresh lock, waiting until it is free or ctx
+// ends. Waiting polls Redis with exponential backoff from 16 ms up to 250 ms.
+//
+// The lock is a key set with NX and a random holder id; its TTL is lease
+// plus a margin of 1 s and a tenth of lease (lease <= 0 counts as 30 s), so
+// the lock outlives a holder that uses its whole refresh deadline, and a
+// holder that dies frees it by itself. unlock deletes the key only if it
+// still holds this holder's id; it is safe to call more than once.
+//
+// A Redis error ends Lock at once with that error, without retrying: the
+// caller decides what to do without a token store, rather than waiting out
+// the client's retries.
+func (s *Store) Lock(ctx context.Context, lease time.Duration) (unlock func(), err error) {
+	ttl := leaseTTL(lease)
+	wait := redislock.ExponentialBackoff(16*time.Millisecond, 250*time.Millisecond)
+	for {
+		// One attempt per call: a failed attempt is either a held lock,
+		// worth waiting for, or a Redis error, returned at once.
+		l, err := s.locks.Obtain(ctx, s.lockKey, ttl, nil)
+		switch {
+		case err == nil:
+			return releaser(l, ttl), nil
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("redisstore: waiting for the lock: %w", context.Cause(ctx))
+		case !errors.Is(err, redislock.ErrNotObtained):
+			return nil, fmt.Errorf("redisstore: lock: %w", err)
+		}
+		t := time.NewTimer(wait.NextBackoff())
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("redisstore: waiting for the lock: %w", context.Cause(ctx))
+		}
+	}
+}
+
+// leaseTTL is the lock key's TTL for a refresh that may take lease.
+func leaseTTL(lease time.Duration) time.Duration {
+	if lease <= 0 {
+		lease = 30 * time.Second
+	}
+	return lease + time.Second + lease/10
+}
+
+// releaser returns the unlock function for l. Releasing is bounded by the
+// lease: past it the key has expired anyway.
+func releaser(l *redislock.Lock, ttl time.Duration) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), min(ttl, 5*time.Second))
+			defer cancel()
+			// ErrLockNotHeld means the lease ran out and maybe another
+			// process holds the lock now; there is nothing to undo. Any
+			// other error leaves the key to expire.
+			_ = l.Release(ctx)
+		})
+	}
+}
+
+// String names the store's token key; it never shows the token.
+func (s *Store) String() string { return "redisstore.Store(" + s.tokenKey + ")" }
+
+// GoString is used by %#v, which would otherwise print the client's fields.
+func (s *Store) GoString() string { return s.String() }
