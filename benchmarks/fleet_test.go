@@ -19,7 +19,9 @@ import (
 	"time"
 
 	"github.com/go-zoho/zohoauth"
+	"github.com/go-zoho/zohoauth/redisstore"
 	"github.com/go-zoho/zohoauth/zohotest"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/oauth2"
 )
 
@@ -29,7 +31,7 @@ import (
 const (
 	fleetWorkerEnv = "ZOHOAUTH_BENCH_FLEET_WORKER" // "zohoauth" or "oauth2"
 	fleetBaseEnv   = "ZOHOAUTH_BENCH_FLEET_BASE"   // the fake's URL
-	fleetStoreEnv  = "ZOHOAUTH_BENCH_FLEET_STORE"  // "file:<path>" or "redis:<key>"
+	fleetStoreEnv  = "ZOHOAUTH_BENCH_FLEET_STORE"  // "file:<path>" or "redis:<address>/<account>"
 	fleetWindowEnv = "ZOHOAUTH_BENCH_FLEET_WINDOW" // zohoauth's refresh window
 
 	fleetLifetime = 2 * time.Second        // access tokens of the fake
@@ -41,7 +43,19 @@ const (
 // fleetStores open a store from its fleetStoreEnv form, by kind.
 var fleetStores = map[string]func(spec string) (zohoauth.Store, error){
 	"file": func(spec string) (zohoauth.Store, error) { return zohoauth.NewFileStore(spec), nil },
+	"redis": func(spec string) (zohoauth.Store, error) {
+		addr, account, ok := strings.Cut(spec, "/")
+		if !ok || account == "" {
+			return nil, fmt.Errorf("redis store %q: want address/account", spec)
+		}
+		// The worker process exits when done; the client goes with it.
+		return redisstore.New(redis.NewClient(&redis.Options{Addr: addr}), account, redisstore.WithPrefix(fleetRedisPrefix)), nil
+	},
 }
+
+// fleetRedisPrefix keeps the benchmark's keys apart from anything else in
+// the Redis it is given.
+const fleetRedisPrefix = "zohoauth-bench:"
 
 func openFleetStore(spec string) (zohoauth.Store, error) {
 	kind, arg, _ := strings.Cut(spec, ":")
@@ -283,16 +297,37 @@ func fileStoreCase(tb testing.TB) (string, zohoauth.Store, error) {
 
 var errSkip = errors.New("skipped")
 
+// redisStoreCase uses the Redis at REDIS_ADDR, under a new account name for
+// each run, and deletes the run's keys afterwards.
+func redisStoreCase(tb testing.TB) (string, zohoauth.Store, error) {
+	addr := os.Getenv("REDIS_ADDR")
+	if addr == "" {
+		return "", nil, fmt.Errorf("%w: REDIS_ADDR is not set", errSkip)
+	}
+	client := redis.NewClient(&redis.Options{Addr: addr})
+	account := fmt.Sprintf("fleet-%d", time.Now().UnixNano())
+	store := redisstore.New(client, account, redisstore.WithPrefix(fleetRedisPrefix))
+	tb.Cleanup(func() {
+		_ = store.Delete(context.Background())
+		client.Close()
+	})
+	if err := client.Ping(context.Background()).Err(); err != nil {
+		return "", nil, fmt.Errorf("redis at %s: %w", addr, err)
+	}
+	return "redis:" + addr + "/" + account, store, nil
+}
+
 func fleetCases() []fleetCase {
 	return []fleetCase{
 		{"filestore/zohoauth", "zohoauth", fileStoreCase},
+		{"redis/zohoauth", "zohoauth", redisStoreCase},
 		{"uncoordinated/oauth2", "oauth2", fileStoreCase},
 	}
 }
 
 // BenchmarkFleet is scenario 7: 8 processes share one store while tokens
 // come due every second. Goal: calls-per-expiry exactly 1 (an uncoordinated
-// fleet makes 8).
+// fleet makes 8). The Redis case runs when REDIS_ADDR (host:port) is set.
 func BenchmarkFleet(b *testing.B) {
 	const (
 		procs = 8

@@ -1,6 +1,7 @@
 package benchmarks
 
 import (
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -137,14 +138,25 @@ func TestQuantile(t *testing.T) {
 func TestFleetSmall(t *testing.T) {
 	const procs = 3
 	run := 2*fleetWindow + fleetWindow/2
-	spec, store, _ := fileStoreCase(t)
-	z := runFleet(t, "zohoauth", spec, store, procs, run)
-	if z.expiries < 1 || z.maxGroup != 1 || z.failed != 0 || z.ok == 0 {
-		t.Errorf("zohoauth fleet: %+v; want one call per expiry and no failed request", z)
-	}
-	spec, store, _ = fileStoreCase(t)
-	o := runFleet(t, "oauth2", spec, store, procs, run)
-	if o.maxGroup != procs {
-		t.Errorf("uncoordinated fleet: %+v; the harness should see one call per process per expiry", o)
+	for _, c := range fleetCases() {
+		t.Run(c.name, func(t *testing.T) {
+			spec, store, err := c.store(t)
+			if errors.Is(err, errSkip) {
+				t.Skip(err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := runFleet(t, c.kind, spec, store, procs, run)
+			if c.kind == "oauth2" {
+				if r.maxGroup != procs {
+					t.Errorf("uncoordinated fleet: %+v; the harness should see one call per process per expiry", r)
+				}
+				return
+			}
+			if r.expiries < 1 || r.maxGroup != 1 || r.failed != 0 || r.ok == 0 {
+				t.Errorf("%+v; want one call per expiry and no failed request", r)
+			}
+		})
 	}
 }
