@@ -39,8 +39,11 @@ BenchmarkHotPath/parallel64-2 1 900 ns/op 0.45 x-oauth2 4 allocs/op 720 B/op
 BenchmarkRevoked/zohoauth-2 1 5 ns/op 0 failed-reqs 1 token-calls
 BenchmarkStorm/n=1000-2 1 5 ns/op 1 zohoauth-max-token-calls 4 zohoauth-p99-extra-ms
 BenchmarkStorm/n=10000-2 1 5 ns/op 1 zohoauth-max-token-calls 40 zohoauth-p99-extra-ms
-BenchmarkLoopback/serial-2 1 5 ns/op 1.01 x-floor
-BenchmarkLoopback/parallel-2 1 5 ns/op 1.20 x-floor
+BenchmarkLoopback/serial-2 1 5 ns/op 1.03 x-floor
+BenchmarkLoopback/serial-2 1 5 ns/op 0.99 x-floor
+BenchmarkLoopback/serial-2 1 5 ns/op 1.02 x-floor
+BenchmarkLoopback/parallel-2 1 5 ns/op 1.01 x-floor
+BenchmarkLoopback/parallel-2 1 5 ns/op 1.03 x-floor
 `
 	r := results{}
 	r.read(strings.NewReader(in))
