@@ -116,11 +116,10 @@ func (t *Transport) base() http.RoundTripper {
 // checks only what needs no token (the scheme; plain http only to loopback)
 // and otherwise says yes: callers then fetch the token and ask again.
 func (t *Transport) mayCarry(u *url.URL, tok *Token) bool {
-	host := u.Hostname()
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(host) {
+		if !isLoopback(u.Hostname()) {
 			return false
 		}
 	default:
@@ -133,9 +132,10 @@ func (t *Transport) mayCarry(u *url.URL, tok *Token) bool {
 	}
 	// The token's own api_domain first: the usual case, and a comparison
 	// with a cached host is cheaper than the suffix checks below.
-	if tok.APIDomain != "" && strings.EqualFold(apiHost(tok), u.Host) {
+	if a := apiHost(tok); tok.APIDomain != "" && (a == u.Host || strings.EqualFold(a, u.Host)) {
 		return true
 	}
+	host := u.Hostname()
 	if isZohoAPIHost(host) {
 		return true
 	}
