@@ -132,8 +132,10 @@ func (t *Transport) mayCarry(u *url.URL, tok *Token) bool {
 	}
 	// The token's own api_domain first: the usual case, and a comparison
 	// with a cached host is cheaper than the suffix checks below.
-	if a := apiHost(tok); tok.APIDomain != "" && (a == u.Host || strings.EqualFold(a, u.Host)) {
-		return true
+	if tok.APIDomain != "" {
+		if a := apiHost(tok); a == u.Host || strings.EqualFold(a, u.Host) {
+			return true
+		}
 	}
 	host := u.Hostname()
 	if isZohoAPIHost(host) {
