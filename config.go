@@ -51,8 +51,8 @@ const maxBody = 1 << 20
 // Retry policy for one token call: attempts = 1 + tokenRetries.
 const (
 	tokenRetries      = 2
-	tokenRetryWaitMin = 500 * time.Millisecond
-	tokenRetryWaitMax = 4 * time.Second
+	tokenRetryWaitMin = 200 * time.Millisecond
+	tokenRetryWaitMax = 2 * time.Second
 )
 
 // String describes the client without its secret.
@@ -355,7 +355,9 @@ func parseTokenResponse(op string, status int, body []byte, form url.Values, sta
 		TokenType:    r.TokenType,
 		APIDomain:    strings.TrimSuffix(r.APIDomain, "/"),
 		Scope:        r.Scope,
-		Expiry:       start.Add(lifetime(r.ExpiresIn, r.ExpiresInSec)),
+		// Round(0) drops the monotonic reading: expiry is a wall-clock
+		// fact, and a host that slept must see its token as expired.
+		Expiry: start.Add(lifetime(r.ExpiresIn, r.ExpiresInSec)).Round(0),
 	}, nil
 }
 
