@@ -169,5 +169,7 @@ func quoteShort(s string) string {
 	if len(s) > max {
 		s = s[:max] + "..."
 	}
-	return fmt.Sprintf("%q", s)
+	// Quoting can itself complete a token's shape: the escape of a byte
+	// such as \x89 puts two more digits before "00.<hex>.<hex>".
+	return zohoSecret.ReplaceAllString(fmt.Sprintf("%q", s), "REDACTED")
 }
