@@ -76,7 +76,8 @@ type Source struct {
 	onRefresh func(context.Context, *Token) error
 	// mint gets a new token for obtain. nil means refresh base with cfg;
 	// grants without refresh tokens (client credentials) set their own.
-	mint func(ctx context.Context, base *Token, gate callGate) (*Token, error)
+	mint  func(ctx context.Context, base *Token, gate callGate) (*Token, error)
+	start *Token // WithToken's token, installed by NewSource
 
 	cur      atomic.Pointer[snapshot] // the token being served; nil before the first
 	inflight atomic.Bool              // a refresh is running
@@ -100,7 +101,7 @@ type Source struct {
 type snapshot struct {
 	tok       *Token
 	staleAt   time.Time // start of the refresh window
-	useBy     time.Time // expiry less expiryDelta
+	useBy     time.Time // expiry less margin(): last moment it is sent
 	installed time.Time
 	minted    bool // came from a refresh by this source
 	rejected  bool
@@ -126,7 +127,7 @@ func (f optionFunc) apply(s *Source) { f(s) }
 func WithToken(tok *Token) Option {
 	return optionFunc(func(s *Source) {
 		if tok != nil {
-			s.install(tok.sealed(), time.Now())
+			s.start = tok.sealed()
 		}
 	})
 }
@@ -179,8 +180,8 @@ func NewSource(cfg *Config, opts ...Option) *Source {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if cur := s.cur.Load(); cur != nil {
-		s.install(cur.tok, cur.installed) // recompute with the final window
+	if s.start != nil {
+		s.install(s.start, time.Now(), false)
 	}
 	return s
 }
@@ -290,39 +291,36 @@ func (s *Source) wait(ctx context.Context, forced bool) (*Token, error) {
 			return snap.tok, nil
 		}
 		f := s.flight
-		if f == nil || (forced && !f.forced) {
-			if f == nil {
-				if s.closed {
-					s.mu.Unlock()
-					return nil, errClosed
-				}
-				if now.Before(s.nextTry) && !(forced && s.lastErr != nil && !errors.Is(s.lastErr, ErrThrottled)) {
-					err := s.lastErr
-					s.mu.Unlock()
-					// A rejected token that may still work elsewhere is
-					// better than nothing while a refresh may not happen,
-					// unless the grant itself was refused: then the caller
-					// must hear that re-authorization is needed.
-					if snap != nil && now.Before(snap.useBy) && !forced && !errors.Is(err, ErrReauthRequired) {
-						return snap.tok, nil
-					}
-					if err == nil {
-						err = &Error{Op: "refresh", Class: ClassThrottled, Err: errBackoff}
-					}
-					return nil, err
-				}
-				f = s.startFlight(ctx, forced)
-			} else {
-				// A forced refresh waits for the running ordinary one, then
-				// starts its own.
-				s.mu.Unlock()
-				select {
-				case <-f.done:
-					continue
-				case <-ctx.Done():
-					return nil, context.Cause(ctx)
-				}
+		switch {
+		case f != nil && forced && !f.forced:
+			// A forced refresh waits for the running ordinary one, then
+			// starts its own.
+			s.mu.Unlock()
+			select {
+			case <-f.done:
+				continue
+			case <-ctx.Done():
+				return nil, context.Cause(ctx)
 			}
+		case f == nil && s.closed:
+			s.mu.Unlock()
+			return nil, errClosed
+		case f == nil && now.Before(s.nextTry) && !s.forceThroughBackoff(forced):
+			err := s.lastErr
+			s.mu.Unlock()
+			// A rejected token that may still work elsewhere is better than
+			// nothing while a refresh may not happen, unless the grant
+			// itself was refused: then the caller must hear that
+			// re-authorization is needed.
+			if snap != nil && now.Before(snap.useBy) && !forced && !errors.Is(err, ErrReauthRequired) {
+				return snap.tok, nil
+			}
+			if err == nil {
+				err = &Error{Op: "refresh", Class: ClassThrottled, Err: errBackoff}
+			}
+			return nil, err
+		case f == nil:
+			f = s.startFlight(ctx, forced)
 		}
 		s.mu.Unlock()
 		select {
@@ -339,6 +337,13 @@ func (s *Source) wait(ctx context.Context, forced bool) (*Token, error) {
 			return nil, context.Cause(ctx)
 		}
 	}
+}
+
+// forceThroughBackoff reports whether a forced refresh (a cron job) may go
+// ahead during a backoff: yes after an ordinary failure, not while Zoho's
+// throttle or a rejection streak holds. s.mu must be held.
+func (s *Source) forceThroughBackoff(forced bool) bool {
+	return forced && s.lastErr != nil && !errors.Is(s.lastErr, ErrThrottled)
 }
 
 var errBackoff = errors.New("refresh is backing off after the API rejected fresh tokens")
@@ -411,13 +416,25 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 		stored, err := s.store.Load(ctx)
 		switch {
 		case err == nil:
-			if s.adoptable(stored, cur, rejected, forced, lockErr != nil) {
+			// Adopt a token another process saved if it is not stale (or,
+			// without the lock, if it can still be sent: availability first).
+			keep := s.window
+			if lockErr != nil {
+				keep = s.margin()
+			}
+			if !forced && s.newer(stored, cur, rejected, keep) {
 				tok := stored.sealed()
 				s.succeed(tok, false)
 				s.log.Debug("zohoauth: adopted the stored token", "reason", reason, "expiry", tok.Expiry)
 				return tok, nil
 			}
-			s.serveStored(stored, cur, rejected)
+			// Otherwise serve a stored token that can still be sent while
+			// the refresh runs: if it fails, callers keep a working token.
+			if s.newer(stored, cur, rejected, s.margin()) {
+				s.mu.Lock()
+				s.install(stored.sealed(), time.Now(), false)
+				s.mu.Unlock()
+			}
 			if stored.RefreshToken != "" && (cur == nil || stored.RefreshToken != cur.RefreshToken) {
 				base = stored // a newer grant was saved (e.g. by `zohoauth exchange`)
 			}
@@ -472,39 +489,13 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 	return tok, nil
 }
 
-// adoptable reports whether a stored token should be used instead of
-// refreshing: it is not the rejected one, not stale, and newer than ours.
-//
-// Without the lock (its backend is down) any stored token that still works
-// and is newer is taken, stale or not: availability first.
-func (s *Source) adoptable(stored, cur *Token, rejected string, forced, unlocked bool) bool {
-	if forced || stored.AccessToken == "" || stored.AccessToken == rejected {
-		return false
-	}
-	limit := stored.Expiry.Add(-s.window)
-	if unlocked {
-		limit = stored.Expiry.Add(-s.margin())
-	}
-	if !time.Now().Before(limit) {
+// newer reports whether stored is a token other than cur and the rejected
+// one, at least as new as cur, with more than keep left before it expires.
+func (s *Source) newer(stored, cur *Token, rejected string, keep time.Duration) bool {
+	if stored.AccessToken == "" || stored.AccessToken == rejected || !time.Now().Before(stored.Expiry.Add(-keep)) {
 		return false
 	}
 	return cur == nil || stored.AccessToken != cur.AccessToken && !stored.Expiry.Before(cur.Expiry)
-}
-
-// serveStored makes a stored token that can still be sent the served token
-// when the source has none (first use) or only an older one, before the
-// refresh runs: if the refresh fails, callers keep a working token.
-func (s *Source) serveStored(stored, cur *Token, rejected string) {
-	now := time.Now()
-	if stored.AccessToken == "" || stored.AccessToken == rejected || !now.Before(stored.Expiry.Add(-s.margin())) {
-		return
-	}
-	if cur != nil && (stored.AccessToken == cur.AccessToken || stored.Expiry.Before(cur.Expiry)) {
-		return
-	}
-	s.mu.Lock()
-	s.install(stored.sealed(), now)
-	s.mu.Unlock()
 }
 
 // allowUnlocked lets one refresh without the store's lock happen per
@@ -563,17 +554,12 @@ func (s *Source) succeed(tok *Token, minted bool) {
 	defer s.mu.Unlock()
 	s.failures = 0
 	s.lastErr = nil
-	if minted && s.rejects > 0 {
-		// keep s.nextTry: the rejection backoff still applies
-	} else if !minted {
+	if !minted {
+		// An adopted token ends any backoff; after a mint, a rejection
+		// backoff (see Reject) still applies.
 		s.nextTry = time.Time{}
 	}
-	s.install(tok, time.Now())
-	if minted {
-		snap := *s.cur.Load()
-		snap.minted = true
-		s.cur.Store(&snap)
-	}
+	s.install(tok, time.Now(), minted)
 }
 
 // fail records a failed refresh, sets the backoff, and returns err.
@@ -589,9 +575,8 @@ func (s *Source) fail(err error, reason string, start time.Time) error {
 	}
 	if errors.Is(err, ErrThrottled) {
 		wait = zohoMintWindow
-		var ze *Error
-		if errors.As(err, &ze) && errors.Is(ze.Err, errBudget) {
-			wait = 0 // allowMint already set nextTry to the end of the window
+		if errors.Is(err, errBudget) {
+			wait = 0 // takeSlot already set nextTry to the end of the window
 		}
 	}
 	next := now.Add(wait)
@@ -611,14 +596,14 @@ func (s *Source) fail(err error, reason string, start time.Time) error {
 }
 
 // install makes tok the served token. s.mu must be held, or s not shared yet.
-func (s *Source) install(tok *Token, now time.Time) {
+func (s *Source) install(tok *Token, now time.Time, minted bool) {
 	// Short-lived tokens (tests, fakes) get a margin that fits inside them.
 	useBy := tok.Expiry.Add(-s.margin())
 	staleAt := tok.Expiry.Add(-s.window)
 	if staleAt.After(useBy) {
 		staleAt = useBy
 	}
-	s.cur.Store(&snapshot{tok: tok, staleAt: staleAt, useBy: useBy, installed: now})
+	s.cur.Store(&snapshot{tok: tok, staleAt: staleAt, useBy: useBy, installed: now, minted: minted})
 }
 
 // margin is how long before its expiry a token stops being sent: expiryDelta,
