@@ -135,7 +135,7 @@ func (c *Config) Revoke(ctx context.Context, refreshToken string) error {
 	form := url.Values{"token": {refreshToken}}
 	status, body, err := c.post(ctx, base+"/oauth/v2/token/revoke", form, nil)
 	if err != nil {
-		return c.transportError(op, status, err, form)
+		return transportError(op, status, err, form)
 	}
 	var r struct {
 		Status string `json:"status"`
@@ -202,7 +202,7 @@ func (c *Config) tokenCall(ctx context.Context, op, base string, form url.Values
 	start := time.Now()
 	status, body, err := c.post(ctx, base+"/oauth/v2/token", form, gate)
 	if err != nil {
-		return nil, c.transportError(op, status, err, form)
+		return nil, transportError(op, status, err, form)
 	}
 	tok, err := parseTokenResponse(op, status, body, form, start)
 	if err != nil {
@@ -297,15 +297,14 @@ func (c *Config) post(ctx context.Context, endpoint string, form url.Values, gat
 // transportError wraps a failure to get a response. Error texts from
 // net/http can quote the request URL; ours carry no secret, but the text is
 // scrubbed of the form's values anyway.
-func (c *Config) transportError(op string, status int, err error, form url.Values) error {
+func transportError(op string, status int, err error, form url.Values) error {
 	class := ClassTransient
 	if errors.Is(err, errBudget) {
 		class = ClassThrottled
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Op: op, StatusCode: status, Class: ClassTransient, Err: err}
-	}
-	if msg := sanitize(err.Error(), form); msg != err.Error() {
+	// Context errors are kept as they are, for errors.Is.
+	ctxErr := errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	if msg := sanitize(err.Error(), form); !ctxErr && msg != err.Error() {
 		err = errors.New(msg)
 	}
 	return &Error{Op: op, StatusCode: status, Class: class, Err: err}
@@ -430,8 +429,8 @@ var zohoSecret = regexp.MustCompile(`[0-9]{4}\.[0-9A-Fa-f]{16,}\.[0-9A-Fa-f]{16,
 // secret values and any further secrets given are replaced, control
 // characters dropped, length capped.
 func sanitize(s string, form url.Values, also ...string) string {
-	for _, k := range []string{"client_secret", "refresh_token", "code", "token", "client_id"} {
-		if v := form.Get(k); len(v) >= 4 && k != "client_id" {
+	for _, k := range []string{"client_secret", "refresh_token", "code", "token"} {
+		if v := form.Get(k); len(v) >= 4 {
 			s = strings.ReplaceAll(s, v, "REDACTED")
 		}
 	}

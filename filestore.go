@@ -386,15 +386,15 @@ var procLocks = struct {
 }{m: map[string]*procLock{}}
 
 type procLock struct {
-	held chan struct{} // holds one value while locked
-	refs int           // Locks holding or waiting
+	held semaphore
+	refs int // Locks holding or waiting
 }
 
 func lockInProcess(ctx context.Context, key string) (release func(), err error) {
 	procLocks.Lock()
 	l := procLocks.m[key]
 	if l == nil {
-		l = &procLock{held: make(chan struct{}, 1)}
+		l = &procLock{held: newSemaphore()}
 		procLocks.m[key] = l
 	}
 	l.refs++
@@ -407,11 +407,9 @@ func lockInProcess(ctx context.Context, key string) (release func(), err error) 
 		}
 		procLocks.Unlock()
 	}
-	select {
-	case l.held <- struct{}{}:
-		return func() { <-l.held; drop() }, nil
-	case <-ctx.Done():
+	if err := l.held.acquire(ctx); err != nil {
 		drop()
-		return nil, context.Cause(ctx)
+		return nil, err
 	}
+	return func() { l.held.release(); drop() }, nil
 }

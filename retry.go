@@ -1,7 +1,6 @@
 package zohoauth
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -111,13 +110,10 @@ func retryableTokenError(err error) bool {
 // waitBody is a response body that CheckRetry looked into, carrying the wait
 // it found for Backoff, which runs after retryablehttp drained the body.
 type waitBody struct {
-	io.Reader
-	closer io.Closer
-	wait   time.Duration
-	ok     bool
+	io.ReadCloser
+	wait time.Duration
+	ok   bool
 }
-
-func (b *waitBody) Close() error { return b.closer.Close() }
 
 // requestedWait finds how long the response asks the client to wait: the
 // longer of the Retry-After header and Zoho's details.retry_after. With
@@ -129,8 +125,8 @@ func requestedWait(resp *http.Response, readBody bool) (time.Duration, bool) {
 	}
 	wait, ok := retryAfterHeader(resp.Header.Get("Retry-After"))
 	if readBody && resp.Body != nil && resp.Body != http.NoBody {
-		head, err := io.ReadAll(io.LimitReader(resp.Body, maxPeek))
-		b := &waitBody{Reader: io.MultiReader(bytes.NewReader(head), resp.Body), closer: resp.Body}
+		head, err := peek(resp)
+		b := &waitBody{ReadCloser: resp.Body}
 		resp.Body = b
 		if err == nil {
 			if w, found := retryAfterBody(head); found && (!ok || w > wait) {

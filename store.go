@@ -54,7 +54,7 @@ type Deleter interface {
 type MemoryStore struct {
 	mu   sync.Mutex
 	tok  *Token
-	lock chan struct{} // created on first Lock; holds one value while locked
+	lock semaphore // created on first Lock
 }
 
 // Load returns a copy of the saved token, or ErrNoToken.
@@ -101,18 +101,32 @@ func (m *MemoryStore) Delete(ctx context.Context) error {
 func (m *MemoryStore) Lock(ctx context.Context, lease time.Duration) (func(), error) {
 	m.mu.Lock()
 	if m.lock == nil {
-		m.lock = make(chan struct{}, 1)
+		m.lock = newSemaphore()
 	}
-	ch := m.lock
+	sem := m.lock
 	m.mu.Unlock()
-	select {
-	case ch <- struct{}{}:
-	case <-ctx.Done():
-		return nil, context.Cause(ctx)
+	if err := sem.acquire(ctx); err != nil {
+		return nil, err
 	}
-	var once sync.Once
-	return func() { once.Do(func() { <-ch }) }, nil
+	return sync.OnceFunc(sem.release), nil
 }
+
+// semaphore is a lock that a waiter can give up on through its context. It
+// holds one value while locked.
+type semaphore chan struct{}
+
+func newSemaphore() semaphore { return make(semaphore, 1) }
+
+func (s semaphore) acquire(ctx context.Context) error {
+	select {
+	case s <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+func (s semaphore) release() { <-s }
 
 // String describes the store without its token.
 func (m *MemoryStore) String() string { return "zohoauth.MemoryStore" }

@@ -50,17 +50,15 @@ type authValues struct {
 	apiHost string
 }
 
-func newAuthValues(access string) *authValues {
-	z := "Zoho-oauthtoken " + access
-	b := "Bearer " + access
-	return &authValues{zoho: []string{z}[:1:1], bearer: []string{b}[:1:1]}
-}
-
-// sealed returns a copy of t with its header values precomputed.
+// sealed returns a copy of t with its header values and api_domain host
+// precomputed.
 func (t *Token) sealed() *Token {
 	c := *t
-	c.auth = newAuthValues(c.AccessToken)
-	c.auth.apiHost = hostOf(c.APIDomain)
+	c.auth = &authValues{
+		zoho:    []string{"Zoho-oauthtoken " + c.AccessToken}[:1:1],
+		bearer:  []string{"Bearer " + c.AccessToken}[:1:1],
+		apiHost: hostOf(c.APIDomain),
+	}
 	return &c
 }
 

@@ -79,7 +79,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if r, ok := t.Source.(Rejecter); ok {
 		r.Reject(tok)
 	}
-	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	if hasBody && req.GetBody == nil {
 		return resp, nil // the body is spent; let the caller decide
 	}
 	fresh, err := t.Source.Token(req.Context())
@@ -87,7 +88,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	replay := t.withToken(req, fresh)
-	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
+	if hasBody {
 		body, err := req.GetBody()
 		if err != nil {
 			return resp, nil
@@ -208,12 +209,19 @@ func tokenRefused(resp *http.Response) bool {
 	if resp.Body == nil || resp.Body == http.NoBody {
 		return false
 	}
-	head, err := io.ReadAll(io.LimitReader(resp.Body, maxPeek))
-	resp.Body = &peekedBody{Reader: io.MultiReader(bytes.NewReader(head), resp.Body), closer: resp.Body}
+	head, err := peek(resp)
 	if err != nil {
 		return false
 	}
 	return isRefreshableCode(errorCode401(head))
+}
+
+// peek reads up to maxPeek bytes of resp's body and puts them back in front
+// of the rest, so whoever reads the body next sees it byte for byte.
+func peek(resp *http.Response) ([]byte, error) {
+	head, err := io.ReadAll(io.LimitReader(resp.Body, maxPeek))
+	resp.Body = &peekedBody{Reader: io.MultiReader(bytes.NewReader(head), resp.Body), closer: resp.Body}
+	return head, err
 }
 
 func isRefreshableCode(code string) bool {
