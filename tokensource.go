@@ -195,7 +195,7 @@ func (s *Source) Token(ctx context.Context) (*Token, error) {
 		}
 		if now.Before(snap.useBy) {
 			if !s.inflight.Load() {
-				s.startBackground(now)
+				s.startBackground(snap, now)
 			}
 			return snap.tok, nil
 		}
@@ -272,10 +272,14 @@ func (s *Source) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(s.String
 
 var errClosed = errors.New("zohoauth: source is closed")
 
-func (s *Source) startBackground(now time.Time) {
+// startBackground starts a refresh of the stale token snap, unless one is
+// running, the source is backing off, or snap was replaced meanwhile (a
+// refresh that just ended installed a fresh token: a second one would spend
+// one of Zoho's 10 calls per 10 minutes for nothing).
+func (s *Source) startBackground(snap *snapshot, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.flight == nil && !s.closed && !now.Before(s.nextTry) {
+	if s.flight == nil && !s.closed && !now.Before(s.nextTry) && s.cur.Load() == snap {
 		s.startFlight(context.Background(), false)
 	}
 }

@@ -496,3 +496,53 @@ func TestReauthFailureBacksOffLonger(t *testing.T) {
 		}
 	})
 }
+
+// Callers that saw the stale token must not start a second background
+// refresh after the first one installed a fresh token: every extra call
+// spends one of the 10 Zoho allows per 10 minutes.
+func TestStaleRefreshOncePerTokenUnderConcurrentCallers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		f.lifetime = 2 * time.Minute
+		var mu sync.Mutex
+		var at []time.Time
+		f.reply = func(int) (int, string) {
+			mu.Lock()
+			at = append(at, time.Now())
+			mu.Unlock()
+			return 0, "" // answer as usual
+		}
+		tok := f.freshToken()
+		tok.Expiry = time.Now().Add(2 * time.Minute)
+		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(tok), zohoauth.WithRefreshWindow(30*time.Second))
+		defer src.Close()
+		const span = 3 * time.Hour
+		var wg sync.WaitGroup
+		for range 32 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for end := time.Now().Add(span); time.Now().Before(end); time.Sleep(time.Second) {
+					if _, err := src.Token(bg()); err != nil {
+						t.Errorf("Token: %v", err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		// A token minted at t is stale at t+90s, and callers come every
+		// second: one refresh every 90 s.
+		if want := int((span - 1) / (90 * time.Second)); len(at) != want {
+			t.Errorf("token endpoint calls = %d over %v, want %d (one per token)", len(at), span, want)
+		}
+		for i := 1; i < len(at); i++ {
+			if gap := at[i].Sub(at[i-1]); gap < 90*time.Second {
+				t.Errorf("refreshes %d and %d only %v apart", i, i+1, gap)
+			}
+		}
+	})
+}
