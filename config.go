@@ -121,14 +121,30 @@ func (c *Config) refresh(ctx context.Context, tok *Token, gate callGate) (*Token
 	return c.tokenCall(ctx, op, base, form, tok, gate)
 }
 
-// Revoke revokes a refresh token at Zoho. Every access token minted from it
-// stops working too. Zoho answers HTTP 400 for a token it does not know.
+// Revoke revokes a refresh token at c's accounts server. Every access token
+// minted from it stops working too. Zoho answers HTTP 400 for a token it does
+// not know, which includes a token of another data center: use RevokeToken
+// for a token that may come from one.
 func (c *Config) Revoke(ctx context.Context, refreshToken string) error {
+	return c.revoke(ctx, refreshToken, nil)
+}
+
+// RevokeToken revokes tok's refresh token at the accounts server tok came
+// from (tok.AccountsServer, when it is one of Zoho's), as Refresh does, so one
+// Config can revoke tokens of every data center.
+func (c *Config) RevokeToken(ctx context.Context, tok *Token) error {
+	if tok == nil {
+		return &Error{Op: "revoke", Err: errors.New("nil token")}
+	}
+	return c.revoke(ctx, tok.RefreshToken, tok)
+}
+
+func (c *Config) revoke(ctx context.Context, refreshToken string, tok *Token) error {
 	const op = "revoke"
 	if refreshToken == "" {
 		return &Error{Op: op, Err: errors.New("empty refresh token")}
 	}
-	base, err := c.accountsBase(nil)
+	base, err := c.accountsBase(tok)
 	if err != nil {
 		return &Error{Op: op, Err: err}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-zoho/zohoauth"
+	"github.com/go-zoho/zohoauth/zohotest"
 	"github.com/jarcoal/httpmock"
 )
 
@@ -251,5 +252,37 @@ func TestRevoke(t *testing.T) {
 	var ze *zohoauth.Error
 	if !errors.As(err, &ze) || ze.StatusCode != 400 {
 		t.Fatalf("Revoke(unknown) = %v, want an *Error with HTTP 400", err)
+	}
+}
+
+// A Config for one data center revokes another's token with RevokeToken,
+// which goes to the accounts server the token came from.
+func TestRevokeTokenAtItsDataCenter(t *testing.T) {
+	srv := zohotest.New(zohotest.Options{})
+	defer srv.Close()
+	_, refresh := srv.IssueToken("eu")
+	cfg := fakeCredentials(srv.Transport()) // US accounts server
+	var ze *zohoauth.Error
+	if err := cfg.Revoke(bg(), refresh); !errors.As(err, &ze) || ze.StatusCode != http.StatusBadRequest {
+		t.Fatalf("Revoke of an EU token at the US server = %v, want HTTP 400", err)
+	}
+	// A token naming a server that is not Zoho's is revoked at the
+	// configured one: here it fails, and nothing is sent elsewhere.
+	if err := cfg.RevokeToken(bg(), &zohoauth.Token{RefreshToken: refresh, AccountsServer: "https://accounts.zoho.eu.attacker.example"}); !errors.As(err, &ze) || ze.StatusCode != http.StatusBadRequest {
+		t.Fatalf("RevokeToken with a foreign accounts server = %v, want HTTP 400 from the US server", err)
+	}
+	if err := cfg.RevokeToken(bg(), &zohoauth.Token{RefreshToken: refresh, AccountsServer: zohoauth.EU.AccountsURL}); err != nil {
+		t.Fatalf("RevokeToken of an EU token: %v", err)
+	}
+	eu := fakeCredentials(srv.Transport())
+	eu.AccountsURL = zohoauth.EU.AccountsURL
+	if _, err := eu.Refresh(bg(), &zohoauth.Token{RefreshToken: refresh}); !errors.Is(err, zohoauth.ErrReauthRequired) {
+		t.Fatalf("refresh after RevokeToken = %v, want ErrReauthRequired", err)
+	}
+	if err := cfg.RevokeToken(bg(), nil); err == nil {
+		t.Fatal("RevokeToken(nil) succeeded")
+	}
+	if got := srv.Stats().TokenCalls["revoke"]; got != 3 {
+		t.Errorf("revoke calls = %d, want 3", got)
 	}
 }

@@ -2,7 +2,7 @@
 //
 // A Config holds a Zoho client's id, secret and data center and talks to the
 // token endpoint: Exchange trades a grant code for tokens, Refresh mints a
-// new access token, Revoke revokes a refresh token. A Source built on it
+// new access token, RevokeToken revokes a refresh token. A Source built on it
 // keeps the access token fresh for any number of goroutines, and a Transport
 // puts the token on every request to Zoho's API and recovers, once, when the
 // API answers 401 because the token was revoked or evicted:

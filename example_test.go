@@ -173,14 +173,15 @@ func ExampleToken_Expired() {
 	// false
 }
 
-// Revoke a refresh token: it and every access token it minted stop working.
-func ExampleConfig_Revoke() {
+// Revoke a token's refresh token at the data center the token came from: it
+// and every access token it minted stop working.
+func ExampleConfig_RevokeToken() {
 	srv := zohotest.New(zohotest.Options{})
 	defer srv.Close()
 	cfg := fakeZohoConfig(srv)
 	tok, _ := cfg.Exchange(context.Background(), srv.NewGrantCode("eu"))
 
-	fmt.Println(cfg.Revoke(context.Background(), tok.RefreshToken))
+	fmt.Println(cfg.RevokeToken(context.Background(), tok))
 	_, err := cfg.Refresh(context.Background(), tok)
 	fmt.Println(err)
 	// Output:
