@@ -114,7 +114,15 @@ the new one is saved for the next caller.`)
 	return o.withSource(c, func(ctx context.Context, src *zohoauth.Source) int {
 		tok, err := src.Token(ctx)
 		if err == nil && time.Until(tok.Expiry) < tokenMinLeft {
-			tok, err = src.Refresh(ctx)
+			// Too close to its expiry for a script: treat it as unusable.
+			// The next Token call refreshes under the file's lock, or
+			// adopts the token a run started at the same moment just
+			// saved. (Refresh would always mint: one call per run.)
+			src.Reject(tok)
+			tok, err = src.Token(ctx)
+			if err == nil && time.Until(tok.Expiry) < tokenMinLeft {
+				tok, err = src.Refresh(ctx) // what was adopted is short too
+			}
 		}
 		if err != nil {
 			return c.failErr(err)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,6 +141,38 @@ func TestTokenRefreshesOnlyWhenNeeded(t *testing.T) {
 				t.Errorf("printed a token with %s left", time.Until(now.Expiry))
 			}
 		})
+	}
+}
+
+// Scripts started together on a token in its last minute share one
+// refresh: each run takes the token file's lock and adopts the token the
+// first one saved.
+func TestConcurrentTokenRunsShareOneRefresh(t *testing.T) {
+	f := newFixture(t, zohotest.Options{})
+	f.exchange()
+	f.setExpiry(time.Now().Add(30 * time.Second))
+	before := f.calls("refresh_token")
+	const runs = 8
+	printed := make([]string, runs)
+	var wg sync.WaitGroup
+	for i := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, stdout, stderr := f.zoho("token")
+			wantStatus(t, "token", status, exitOK, stdout, stderr, "")
+			printed[i] = stdout
+		}()
+	}
+	wg.Wait()
+	if got := f.calls("refresh_token") - before; got != 1 {
+		t.Errorf("%d concurrent token runs made %d refresh calls, want 1", runs, got)
+	}
+	want := f.stored().AccessToken + "\n"
+	for i, p := range printed {
+		if p != want {
+			t.Errorf("run %d printed a token other than the stored one", i)
+		}
 	}
 }
 
