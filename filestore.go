@@ -29,8 +29,9 @@ import (
 // refuses a file that other users (group or others) may read or write.
 // Save replaces the file atomically (temporary file in the same folder,
 // fsync, rename, fsync of the folder), so a crash leaves either the old token
-// or the new one, never a torn file (a crash mid-save can leave a
-// ".<name>.*.tmp" file beside it, which may be deleted). A damaged file is
+// or the new one, never a torn file. A crash mid-save can leave a
+// ".<name>.<digits>.tmp" file beside it, holding a token; a later Save removes
+// such files once they are an hour old. A damaged file is
 // reported, never silently replaced. Save replaces a symbolic link at the
 // path by a regular file.
 //
@@ -255,11 +256,51 @@ func (s *FileStore) Save(ctx context.Context, tok *Token) error {
 		return s.saveFailed("cannot move the temporary file into place", err)
 	}
 	committed = true
+	s.removeStaleTemps(dir, time.Now())
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("zohoauth: token file %s was replaced, but its folder could not be flushed to disk, "+
 			"so a system crash may bring back the previous token: %w", s.path, bare(err))
 	}
 	return nil
+}
+
+// staleTempAge is how old a temporary file beside the token file must be
+// before Save deletes it as the leftover of a crashed save. A save in
+// progress holds its file for milliseconds; an hour leaves room for a disk
+// that hangs.
+const staleTempAge = time.Hour
+
+// removeStaleTemps deletes the temporary files that crashed saves of this
+// token file left behind: they hold tokens, and nothing else removes them.
+// It is best effort; what it cannot read or remove stays.
+func (s *FileStore) removeStaleTemps(dir string, now time.Time) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	prefix := "." + filepath.Base(s.path) + "."
+	for _, e := range entries {
+		name := e.Name()
+		digits, ok := strings.CutPrefix(name, prefix)
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		if digits, ok = strings.CutSuffix(digits, ".tmp"); !ok || !allDigits(digits) {
+			continue // another file's, or not one of ours
+		}
+		if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > staleTempAge {
+			os.Remove(filepath.Join(dir, name))
+		}
+	}
+}
+
+func allDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (s *FileStore) saveFailed(what string, err error) error {

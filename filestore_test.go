@@ -629,3 +629,39 @@ func TestDefaultTokenPath(t *testing.T) {
 		t.Fatalf("DefaultTokenPath() = %q; want %q", got, want)
 	}
 }
+
+// Temporary files left by crashed saves hold tokens; Save removes this
+// store's once they are an hour old, and leaves everything else alone.
+func TestFileStoreSaveRemovesStaleTempFiles(t *testing.T) {
+	dir := t.TempDir()
+	s := zohoauth.NewFileStore(filepath.Join(dir, "token.json"))
+	old := time.Now().Add(-2 * time.Hour)
+	files := map[string]bool{ // name: removed by Save
+		".token.json.1234567.tmp":   true,  // a crashed save's
+		".token.json.7654321.tmp":   false, // recent: may be a save in progress
+		".token.json.eu.123.tmp":    false, // the store of "token.json.eu"
+		".token.json.backup.tmp":    false, // not a name Save makes
+		".other.json.1234567.tmp":   false,
+		"token.json.1234567.tmp":    false,
+		".token.json.1234567.tmp.x": false,
+	}
+	for name, removed := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("{}"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if removed || name != ".token.json.7654321.tmp" {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mustSave(t, s, numbered(1))
+	for name, removed := range files {
+		_, err := os.Stat(filepath.Join(dir, name))
+		if gone := errors.Is(err, fs.ErrNotExist); gone != removed {
+			t.Errorf("%s: removed = %v, want %v", name, gone, removed)
+		}
+	}
+	assertHolds(t, s, 1)
+}
