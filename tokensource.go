@@ -450,9 +450,11 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 			}
 		}
 		if lockErr != nil {
-			if reason == "stale" {
+			if reason == "stale" && s.servingUsable() {
 				// The token still works: keep serving it and try the lock
-				// again later rather than refresh uncoordinated.
+				// again later rather than refresh uncoordinated. Asked now,
+				// not when the refresh started: while it waited for the
+				// lock, the token may have been rejected or run out.
 				return nil, s.fail(fmt.Errorf("zohoauth: store lock unavailable; keeping the current token: %w", lockErr), reason, start)
 			}
 			if !s.allowUnlocked() {
@@ -500,6 +502,12 @@ func (s *Source) newer(stored, cur *Token, rejected string, keep time.Duration) 
 		return false
 	}
 	return cur == nil || stored.AccessToken != cur.AccessToken && !stored.Expiry.Before(cur.Expiry)
+}
+
+// servingUsable reports whether the served token can still be sent.
+func (s *Source) servingUsable() bool {
+	snap := s.cur.Load()
+	return snap != nil && !snap.rejected && time.Now().Before(snap.useBy)
 }
 
 // allowUnlocked lets one refresh without the store's lock happen per
