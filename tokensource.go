@@ -241,8 +241,9 @@ func (s *Source) Reject(tok *Token) {
 	s.log.Debug("zohoauth: access token rejected by the API", "young_rejections", s.rejects)
 }
 
-// Close stops background refreshes and waits for them to end. Tokens that
-// are still valid keep being served; anything that needs a refresh fails.
+// Close stops background refreshes and waits for them to end. A token that
+// was already minted is still saved to the store. Tokens that are still
+// valid keep being served; anything that needs a refresh fails.
 func (s *Source) Close() error {
 	s.mu.Lock()
 	s.closed = true
@@ -477,7 +478,15 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 	}
 	var saveErr error
 	if s.store != nil {
-		if saveErr = s.store.Save(ctx, tok); saveErr != nil {
+		// The token is paid for: save it even if Close comes now, within
+		// the refresh's deadline, so the next process need not mint again.
+		sctx := context.WithoutCancel(ctx)
+		if d, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			sctx, cancel = context.WithDeadline(sctx, d)
+			defer cancel()
+		}
+		if saveErr = s.store.Save(sctx, tok); saveErr != nil {
 			s.log.Error("zohoauth: saving the new token failed; using it in memory", "error", saveErr)
 			saveErr = fmt.Errorf("zohoauth: token refreshed but not saved: %w", saveErr)
 		}
