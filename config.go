@@ -242,12 +242,13 @@ func (c *Config) tokenCall(ctx context.Context, op, base string, form url.Values
 var errBudget = errors.New("held back: this refresh token already used its 10 token requests of the last 10 minutes")
 
 // callGate is a Source's limit on token calls. allowMint is asked before a
-// call's first attempt, allowRetry before each retry; each yes uses one of
-// the 10 calls Zoho allows per 10 minutes, whatever the answer turns out to
-// be: an attempt that ends in a 5xx or a reset may still have minted a token.
+// call's first attempt, allowRetry before each retry, with the time the
+// retry will be sent; each yes uses one of the 10 calls Zoho allows per 10
+// minutes, whatever the answer turns out to be: an attempt that ends in a
+// 5xx or a reset may still have minted a token.
 type callGate interface {
 	allowMint() bool
-	allowRetry() bool
+	allowRetry(at time.Time) bool
 }
 
 // post sends one form POST with bounded retries and returns the status and
@@ -279,9 +280,14 @@ func (c *Config) post(ctx context.Context, endpoint string, form url.Values, gat
 				return false, nil // Zoho errors (HTTP 200) and 4xx are answers, not glitches
 			}
 			retry, _ := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
-			// Ask for a retry's slot only when a retry will be made.
-			if retry && attempts <= tokenRetries && gate != nil && !gate.allowRetry() {
-				return false, nil
+			// Ask for a retry's slot only when a retry will be made, for
+			// the moment it will be sent: after the backoff, which honours
+			// a Retry-After of any length.
+			if retry && attempts <= tokenRetries && gate != nil {
+				at := time.Now().Add(retryablehttp.DefaultBackoff(tokenRetryWaitMin, tokenRetryWaitMax, attempts-1, resp))
+				if !gate.allowRetry(at) {
+					return false, nil
+				}
 			}
 			return retry, nil
 		},

@@ -538,21 +538,23 @@ func (s *Source) allowUnlocked() bool {
 func (s *Source) allowMint() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.takeSlot()
+	return s.takeSlot(time.Now())
 }
 
 // allowRetry is asked before a retry within one token call. Only the first
 // call after a success retries: once refreshes are failing, each one makes a
 // single attempt and the backoff between them does the spacing, so an outage
-// does not burn the budget in seconds.
-func (s *Source) allowRetry() bool {
+// does not burn the budget in seconds. at is when the retry will be sent,
+// after its backoff: Zoho counts it then, so its slot must free no sooner.
+func (s *Source) allowRetry(at time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.failures == 0 && s.takeSlot()
+	return s.failures == 0 && s.takeSlot(at)
 }
 
-// takeSlot records a call if the window has room. s.mu must be held.
-func (s *Source) takeSlot() bool {
+// takeSlot records a call to be sent at at (now or after a retry's
+// backoff) if the window has room now. s.mu must be held.
+func (s *Source) takeSlot(at time.Time) bool {
 	now := time.Now()
 	keep := s.mints[:0]
 	for _, t := range s.mints {
@@ -565,7 +567,7 @@ func (s *Source) takeSlot() bool {
 		s.nextTry = later(s.nextTry, s.mints[0].Add(zohoMintWindow))
 		return false
 	}
-	s.mints = append(s.mints, now)
+	s.mints = append(s.mints, at)
 	return true
 }
 
