@@ -16,10 +16,10 @@ import (
 
 // The call budget must hold as the token endpoint sees it: when a request
 // reaches Zoho, not when its slot was taken. A retry's slot is taken before
-// the retry waits, and a 503 with Retry-After makes that wait as long as
-// the response asks (bounded only by the refresh timeout). The slot then
-// frees that much before Zoho's window does, and an 11th call within 10
-// minutes of Zoho's arrivals gets through.
+// the retry waits, and a 503's Retry-After (up to 2 s) sets that wait. If
+// the slot counted from the decision, it would free that much before
+// Zoho's window does, and an 11th call within 10 minutes of Zoho's arrivals
+// would get through.
 func TestCallBudgetHoldsAtZohoAfterRetryAfter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
@@ -34,8 +34,8 @@ func TestCallBudgetHoldsAtZohoAfterRetryAfter(t *testing.T) {
 				n++
 				first := n == 1
 				mu.Unlock()
-				if first { // a proxy in front of Zoho asks for 20 s
-					return &http.Response{StatusCode: 503, Header: http.Header{"Retry-After": {"20"}},
+				if first { // a proxy in front of Zoho asks for 2 s
+					return &http.Response{StatusCode: 503, Header: http.Header{"Retry-After": {"2"}},
 						Body: io.NopCloser(strings.NewReader("busy")), Request: r}, nil
 				}
 				body := fmt.Sprintf(`{"access_token":"1000.access-%d.secret","expires_in":3600}`, n)
@@ -50,7 +50,7 @@ func TestCallBudgetHoldsAtZohoAfterRetryAfter(t *testing.T) {
 			if _, err := src.Refresh(bg()); err != nil && !errors.Is(err, zohoauth.ErrThrottled) {
 				t.Fatalf("Refresh at %v: %v", time.Since(start), err)
 			}
-			time.Sleep(5 * time.Second)
+			time.Sleep(time.Second)
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -64,6 +64,56 @@ func TestCallBudgetHoldsAtZohoAfterRetryAfter(t *testing.T) {
 			if k > 10 {
 				t.Fatalf("%d token calls reached the endpoint within 10 minutes of the one at %v", k, arrivals[i].Sub(start))
 			}
+		}
+	})
+}
+
+// A 503 whose Retry-After is longer than a token call should wait is not
+// retried inside the call: the refresh fails at once, as a transient error,
+// and the retry's slot is not booked far in the future, where it would
+// hold one of the 10 calls for as long as the header asked.
+func TestLongRetryAfterEndsTheCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		n := 0
+		cfg := &zohoauth.Config{
+			ClientID:     "client-1",
+			ClientSecret: testClientSecret,
+			HTTPClient: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				mu.Lock()
+				n++
+				call := n
+				mu.Unlock()
+				if call == 1 {
+					return &http.Response{StatusCode: 503, Header: http.Header{"Retry-After": {"3600"}},
+						Body: io.NopCloser(strings.NewReader("busy")), Request: r}, nil
+				}
+				body := fmt.Sprintf(`{"access_token":"1000.access-%d.secret","expires_in":3600}`, call)
+				return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+			})},
+		}
+		src := zohoauth.NewSource(cfg, zohoauth.WithToken(expiredToken()))
+		defer src.Close()
+		start := time.Now()
+		_, err := src.Token(bg())
+		if !errors.Is(err, zohoauth.ErrTransient) {
+			t.Fatalf("Token during a 503 with Retry-After: 3600 = %v, want ErrTransient", err)
+		}
+		if took := time.Since(start); took > 0 {
+			t.Errorf("the refresh waited %v for a retry it should not make", took)
+		}
+		// Nine more calls fit in the window: the first call's answer did
+		// not book a slot an hour away.
+		for i := range 9 {
+			time.Sleep(2 * time.Second)
+			if _, err := src.Refresh(bg()); err != nil {
+				t.Fatalf("Refresh %d after the 503: %v", i+1, err)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if n != 10 {
+			t.Errorf("token calls = %d, want 10", n)
 		}
 	})
 }

@@ -280,16 +280,22 @@ func (c *Config) post(ctx context.Context, endpoint string, form url.Values, gat
 				return false, nil // Zoho errors (HTTP 200) and 4xx are answers, not glitches
 			}
 			retry, _ := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
-			// Ask for a retry's slot only when a retry will be made, for
-			// the moment it will be sent: after the backoff, which honours
-			// a Retry-After of any length.
-			if retry && attempts <= tokenRetries && gate != nil {
-				at := time.Now().Add(retryablehttp.DefaultBackoff(tokenRetryWaitMin, tokenRetryWaitMax, attempts-1, resp))
-				if !gate.allowRetry(at) {
-					return false, nil
-				}
+			if !retry || attempts > tokenRetries {
+				return retry, nil
 			}
-			return retry, nil
+			// The wait before the retry, as retryablehttp will take it:
+			// a 503's Retry-After of any length, else 200 ms, 400 ms. A
+			// longer wait than tokenRetryWaitMax ends the call instead;
+			// the Source's backoff spaces the next one.
+			wait := retryablehttp.DefaultBackoff(tokenRetryWaitMin, tokenRetryWaitMax, attempts-1, resp)
+			if wait > tokenRetryWaitMax {
+				return false, nil
+			}
+			// The retry's slot counts from when it will be sent.
+			if gate != nil && !gate.allowRetry(time.Now().Add(wait)) {
+				return false, nil
+			}
+			return true, nil
 		},
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, endpoint, []byte(form.Encode()))
