@@ -577,11 +577,10 @@ func (s *Source) succeed(tok *Token, minted bool) {
 	defer s.mu.Unlock()
 	s.failures = 0
 	s.lastErr = nil
-	if !minted {
-		// An adopted token ends any backoff; after a mint, a rejection
-		// backoff (see Reject) still applies.
-		s.nextTry = time.Time{}
-	}
+	// A new token ends any backoff: after failures (a forced refresh may
+	// have gone through it) as after rejections. A streak of rejected
+	// fresh tokens sets its backoff again in Reject, after this.
+	s.nextTry = time.Time{}
 	s.install(tok, time.Now(), minted)
 }
 

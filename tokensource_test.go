@@ -546,3 +546,39 @@ func TestStaleRefreshOncePerTokenUnderConcurrentCallers(t *testing.T) {
 		}
 	})
 }
+
+// A forced refresh (a cron job) may go through the backoff of failed
+// refreshes. When it succeeds, that backoff is over: if the new token is
+// then rejected once, the next Token call refreshes instead of serving the
+// rejected token until the old backoff ends.
+func TestForcedSuccessEndsFailureBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		var down atomic.Bool
+		down.Store(true)
+		f.reply = func(int) (int, string) {
+			if down.Load() {
+				return 503, "down"
+			}
+			return 0, ""
+		}
+		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(expiredToken()))
+		defer src.Close()
+		for i := range 5 { // five failures, backoff 1 to 16 s; the sixth below: 32 s
+			_, _ = src.Token(bg())
+			time.Sleep(time.Duration(1<<i)*time.Second + time.Millisecond)
+		}
+		_, _ = src.Token(bg())
+		down.Store(false)
+		b, err := src.Refresh(bg()) // the cron job goes through the backoff
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		src.Reject(b)
+		got, err := src.Token(bg())
+		if err != nil || got.AccessToken == b.AccessToken {
+			t.Fatalf("after a successful refresh and one rejection: %v, %v; want a new token", got, err)
+		}
+	})
+}
