@@ -22,28 +22,8 @@ import (
 // would get through.
 func TestCallBudgetHoldsAtZohoAfterRetryAfter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var mu sync.Mutex
-		var arrivals []time.Time
-		n := 0
-		cfg := &zohoauth.Config{
-			ClientID:     "client-1",
-			ClientSecret: testClientSecret,
-			HTTPClient: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-				mu.Lock()
-				arrivals = append(arrivals, time.Now())
-				n++
-				first := n == 1
-				mu.Unlock()
-				if first { // a proxy in front of Zoho asks for 2 s
-					return &http.Response{StatusCode: 503, Header: http.Header{"Retry-After": {"2"}},
-						Body: io.NopCloser(strings.NewReader("busy")), Request: r}, nil
-				}
-				body := fmt.Sprintf(`{"access_token":"1000.access-%d.secret","expires_in":3600}`, n)
-				return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
-					Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
-			})},
-		}
-		src := zohoauth.NewSource(cfg, zohoauth.WithToken(expiredToken()))
+		ep := &retryAfterEndpoint{retryAfter: "2"} // a proxy in front of Zoho asks for 2 s
+		src := zohoauth.NewSource(ep.config(), zohoauth.WithToken(expiredToken()))
 		defer src.Close()
 		start := time.Now()
 		for time.Since(start) < 20*time.Minute {
@@ -52,8 +32,7 @@ func TestCallBudgetHoldsAtZohoAfterRetryAfter(t *testing.T) {
 			}
 			time.Sleep(time.Second)
 		}
-		mu.Lock()
-		defer mu.Unlock()
+		arrivals := ep.calls()
 		for i := range arrivals {
 			k := 0
 			for _, a := range arrivals[i:] {
@@ -74,25 +53,8 @@ func TestCallBudgetHoldsAtZohoAfterRetryAfter(t *testing.T) {
 // hold one of the 10 calls for as long as the header asked.
 func TestLongRetryAfterEndsTheCall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var mu sync.Mutex
-		n := 0
-		cfg := &zohoauth.Config{
-			ClientID:     "client-1",
-			ClientSecret: testClientSecret,
-			HTTPClient: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-				mu.Lock()
-				n++
-				call := n
-				mu.Unlock()
-				if call == 1 {
-					return &http.Response{StatusCode: 503, Header: http.Header{"Retry-After": {"3600"}},
-						Body: io.NopCloser(strings.NewReader("busy")), Request: r}, nil
-				}
-				body := fmt.Sprintf(`{"access_token":"1000.access-%d.secret","expires_in":3600}`, call)
-				return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
-			})},
-		}
-		src := zohoauth.NewSource(cfg, zohoauth.WithToken(expiredToken()))
+		ep := &retryAfterEndpoint{retryAfter: "3600"}
+		src := zohoauth.NewSource(ep.config(), zohoauth.WithToken(expiredToken()))
 		defer src.Close()
 		start := time.Now()
 		_, err := src.Token(bg())
@@ -110,10 +72,38 @@ func TestLongRetryAfterEndsTheCall(t *testing.T) {
 				t.Fatalf("Refresh %d after the 503: %v", i+1, err)
 			}
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if n != 10 {
+		if n := len(ep.calls()); n != 10 {
 			t.Errorf("token calls = %d, want 10", n)
 		}
 	})
+}
+
+// retryAfterEndpoint is a token endpoint whose first answer is a 503 with
+// the given Retry-After; every later call mints a token. It records when
+// each call arrived.
+type retryAfterEndpoint struct {
+	retryAfter string
+	mu         sync.Mutex
+	arrivals   []time.Time
+}
+
+func (e *retryAfterEndpoint) config() *zohoauth.Config {
+	return fakeCredentials(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		e.mu.Lock()
+		e.arrivals = append(e.arrivals, time.Now())
+		n := len(e.arrivals)
+		e.mu.Unlock()
+		if n == 1 {
+			return &http.Response{StatusCode: 503, Header: http.Header{"Retry-After": {e.retryAfter}},
+				Body: io.NopCloser(strings.NewReader("busy")), Request: r}, nil
+		}
+		body := fmt.Sprintf(`{"access_token":"1000.access-%d.secret","expires_in":3600}`, n)
+		return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	}))
+}
+
+func (e *retryAfterEndpoint) calls() []time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]time.Time(nil), e.arrivals...)
 }
