@@ -63,10 +63,12 @@ func (p RetryPolicy) CheckRetry(ctx context.Context, resp *http.Response, err er
 		switch resp.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
 			return false, nil
-		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-			if wait, ok := requestedWait(resp, true); ok && wait > p.maxWait() {
-				return false, nil
-			}
+		}
+		// Backoff honours a Retry-After on any status, so the bound is
+		// checked on any status too; only 429 and 503 bodies are read.
+		readBody := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable
+		if wait, ok := requestedWait(resp, readBody); ok && wait > p.maxWait() {
+			return false, nil
 		}
 	}
 	return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
@@ -144,8 +146,12 @@ func retryAfterHeader(v string) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+	secs, err := strconv.ParseInt(v, 10, 64)
+	switch {
+	case err == nil:
 		return secondsWait(float64(secs))
+	case errors.Is(err, strconv.ErrRange) && v[0] != '-':
+		return time.Duration(math.MaxInt64), true // more seconds than an int64 holds
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return max(time.Until(t), 0), true

@@ -389,6 +389,51 @@ func TestRetryPolicyDoesNotRetry(t *testing.T) {
 	}
 }
 
+// A 5xx other than 503 that names a wait longer than MaxWait: the policy
+// promises to return it rather than retry early, as it does for 429 and 503.
+func TestRetryPolicyLongRetryAfterOn502NotShortened(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, c := freshRetryClient(t, true)
+		body := `{"code":"INTERNAL_ERROR"}`
+		scripted(f, &c.log, reply(502, map[string]string{"Retry-After": "3600"}, body))
+		start := time.Now()
+		resp, err := c.rc.Get(leadsURL)
+		if err != nil {
+			t.Fatalf("Get: %v (after %v and %d attempts)", err, time.Since(start), c.attempts.Load())
+		}
+		if got := readAll(t, resp); resp.StatusCode != 502 || got != body {
+			t.Errorf("got %d %q, want the 502 untouched", resp.StatusCode, got)
+		}
+		if n := c.attempts.Load(); n != 1 {
+			t.Errorf("attempts = %d, want 1", n)
+		}
+		if waited := time.Since(start); waited != 0 {
+			t.Errorf("waited %v before giving the 502 back", waited)
+		}
+	})
+}
+
+// A Retry-After too large for an int64 is a wait beyond any bound, as a body
+// retry_after of 1e300 is; it must not be read as "no hint" and retried.
+func TestRetryPolicyRetryAfterBeyondInt64(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, c := freshRetryClient(t, true)
+		body := `{"code":"TOO_MANY_REQUESTS"}`
+		scripted(f, &c.log, reply(429, map[string]string{"Retry-After": "99999999999999999999"}, body))
+		start := time.Now()
+		resp, err := c.rc.Get(leadsURL)
+		if err != nil {
+			t.Fatalf("Get: %v (after %v and %d attempts)", err, time.Since(start), c.attempts.Load())
+		}
+		if got := readAll(t, resp); resp.StatusCode != 429 || got != body {
+			t.Errorf("got %d %q, want the 429 untouched", resp.StatusCode, got)
+		}
+		if n := c.attempts.Load(); n != 1 {
+			t.Errorf("attempts = %d, want 1", n)
+		}
+	})
+}
+
 // A refresh token Zoho revoked: retrying the request cannot help. The
 // default policy retries the token error RetryMax times; the source's backoff
 // after a refusal that needs a new grant (30 s and more) outlasts those
