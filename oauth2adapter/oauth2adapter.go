@@ -175,7 +175,9 @@ func ParseJSON(data []byte) (*zohoauth.Token, error) {
 }
 
 // finish trims the api_domain, fills in the accounts server of a known
-// data center, and bounds the expiry.
+// data center, and bounds the expiry. The expiry keeps no monotonic clock
+// reading (x/oauth2 computes it with time.Now): it is a wall-clock fact, as
+// in zohoauth's own tokens, so a host that slept sees the token expire.
 func finish(z *zohoauth.Token) {
 	z.APIDomain = strings.TrimSuffix(z.APIDomain, "/")
 	if z.AccountsServer == "" {
@@ -183,7 +185,8 @@ func finish(z *zohoauth.Token) {
 			z.AccountsServer = dc.AccountsURL
 		}
 	}
-	if limit := time.Now().Add(maxLifetime); z.Expiry.After(limit) {
+	z.Expiry = z.Expiry.Round(0)
+	if limit := time.Now().Add(maxLifetime).Round(0); z.Expiry.After(limit) {
 		z.Expiry = limit
 	}
 }

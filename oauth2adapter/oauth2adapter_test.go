@@ -306,3 +306,38 @@ func FuzzParseJSON(f *testing.F) {
 		}
 	})
 }
+
+// An imported expiry is a wall-clock time, as in tokens zohoauth gets from
+// Zoho itself: x/oauth2 computes it with time.Now, which carries a
+// monotonic clock reading, and zohoauth compares expiries with time.Now. On
+// Linux the monotonic clock stops while the host is suspended, so a token
+// carrying one would still look valid after a sleep longer than its life.
+func TestImportedExpiryHasNoMonotonicReading(t *testing.T) {
+	monotonic := func(tm time.Time) bool { return strings.Contains(tm.String(), " m=") }
+	for _, legacy := range []bool{false, true} {
+		s := zohotest.New(zohotest.Options{Legacy: legacy})
+		otok, err := zohoConfig().Exchange(withFake(context.Background(), s), s.NewGrantCode("eu"))
+		s.Close()
+		if err != nil {
+			t.Fatalf("x/oauth2 Exchange: %v", err)
+		}
+		if !monotonic(otok.Expiry) {
+			t.Fatalf("x/oauth2's expiry %v has no monotonic reading; revisit this test", otok.Expiry)
+		}
+		tok, err := oauth2adapter.FromOAuth2(otok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if monotonic(tok.Expiry) {
+			t.Errorf("legacy=%v: FromOAuth2 expiry %v keeps a monotonic reading", legacy, tok.Expiry)
+		}
+	}
+	far := `{"access_token":"1000.a.b","expiry":"` + time.Now().Add(41*24*time.Hour).Format(time.RFC3339) + `"}`
+	tok, err := oauth2adapter.ParseJSON([]byte(far))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if monotonic(tok.Expiry) {
+		t.Errorf("ParseJSON's capped expiry %v keeps a monotonic reading", tok.Expiry)
+	}
+}
