@@ -51,9 +51,13 @@ type authValues struct {
 }
 
 // sealed returns a copy of t with its header values and api_domain host
-// precomputed.
+// precomputed and its expiry on the wall clock only.
 func (t *Token) sealed() *Token {
 	c := *t
+	// An expiry is a wall-clock fact. A monotonic reading (time.Now().Add
+	// in a caller's code) would stop while the host is suspended and make
+	// a dead token look valid after it wakes.
+	c.Expiry = c.Expiry.Round(0)
 	c.auth = &authValues{
 		zoho:    []string{"Zoho-oauthtoken " + c.AccessToken}[:1:1],
 		bearer:  []string{"Bearer " + c.AccessToken}[:1:1],

@@ -582,3 +582,29 @@ func TestForcedSuccessEndsFailureBackoff(t *testing.T) {
 		}
 	})
 }
+
+// A token built by hand with time.Now().Add carries a monotonic clock
+// reading, which stops while the host is suspended. The source judges
+// expiry by the wall clock, as it does for tokens Zoho sends.
+func TestSourceServesWallClockExpiry(t *testing.T) {
+	f := newFake()
+	tok := f.freshToken() // Expiry: time.Now().Add(time.Hour)
+	if !strings.Contains(tok.Expiry.String(), "m=") {
+		t.Fatal("the test token should carry a monotonic reading")
+	}
+	src := zohoauth.NewSource(f.config(), zohoauth.WithToken(tok))
+	defer src.Close()
+	got, err := src.Token(bg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(got.Expiry.String(), "m=") {
+		t.Errorf("served expiry %v keeps a monotonic reading", got.Expiry)
+	}
+	if !got.Expiry.Equal(tok.Expiry) {
+		t.Errorf("served expiry %v, want %v", got.Expiry, tok.Expiry)
+	}
+	if !strings.Contains(tok.Expiry.String(), "m=") {
+		t.Error("the caller's token was modified")
+	}
+}
