@@ -382,9 +382,7 @@ func parseTokenResponse(op string, status int, body []byte, form url.Values, sta
 		TokenType:    r.TokenType,
 		APIDomain:    strings.TrimSuffix(r.APIDomain, "/"),
 		Scope:        r.Scope,
-		// Round(0) drops the monotonic reading: expiry is a wall-clock
-		// fact, and a host that slept must see its token as expired.
-		Expiry: start.Add(lifetime(r.ExpiresIn, r.ExpiresInSec)).Round(0),
+		Expiry:       start.Add(lifetime(r.ExpiresIn, r.ExpiresInSec)), // sealed by tokenCall: wall clock only
 	}, nil
 }
 

@@ -107,6 +107,13 @@ type snapshot struct {
 	rejected  bool
 }
 
+// usable reports whether the snapshot's token may still be sent at now:
+// there is one, the API has not refused it, and it is not too close to its
+// expiry.
+func (sn *snapshot) usable(now time.Time) bool {
+	return sn != nil && !sn.rejected && now.Before(sn.useBy)
+}
+
 type flight struct {
 	done   chan struct{}
 	forced bool
@@ -291,7 +298,7 @@ func (s *Source) wait(ctx context.Context, forced bool) (*Token, error) {
 		s.mu.Lock()
 		now := time.Now()
 		snap := s.cur.Load()
-		if !forced && snap != nil && !snap.rejected && now.Before(snap.useBy) {
+		if !forced && snap.usable(now) {
 			s.mu.Unlock()
 			return snap.tok, nil
 		}
@@ -333,7 +340,7 @@ func (s *Source) wait(ctx context.Context, forced bool) (*Token, error) {
 			if f.err != nil && !forced {
 				// The refresh failed, but a token that still works may
 				// have been installed from the store: better than nothing.
-				if snap := s.cur.Load(); snap != nil && !snap.rejected && time.Now().Before(snap.useBy) {
+				if snap := s.cur.Load(); snap.usable(time.Now()) {
 					return snap.tok, nil
 				}
 			}
@@ -451,7 +458,7 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 			}
 		}
 		if lockErr != nil {
-			if reason == "stale" && s.servingUsable() {
+			if reason == "stale" && s.cur.Load().usable(time.Now()) {
 				// The token still works: keep serving it and try the lock
 				// again later rather than refresh uncoordinated. Asked now,
 				// not when the refresh started: while it waited for the
@@ -511,12 +518,6 @@ func (s *Source) newer(stored, cur *Token, rejected string, keep time.Duration) 
 		return false
 	}
 	return cur == nil || stored.AccessToken != cur.AccessToken && !stored.Expiry.Before(cur.Expiry)
-}
-
-// servingUsable reports whether the served token can still be sent.
-func (s *Source) servingUsable() bool {
-	snap := s.cur.Load()
-	return snap != nil && !snap.rejected && time.Now().Before(snap.useBy)
 }
 
 // allowUnlocked lets one refresh without the store's lock happen per
@@ -602,7 +603,7 @@ func (s *Source) fail(err error, reason string, start time.Time) error {
 		}
 	}
 	next := now.Add(wait)
-	if snap := s.cur.Load(); snap != nil && !snap.rejected && now.Before(snap.useBy) && snap.useBy.Before(next) && !errors.Is(err, ErrThrottled) {
+	if snap := s.cur.Load(); snap.usable(now) && snap.useBy.Before(next) && !errors.Is(err, ErrThrottled) {
 		next = snap.useBy // try again at the latest when the served token runs out
 	}
 	s.nextTry = later(s.nextTry, next)
