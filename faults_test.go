@@ -192,26 +192,26 @@ func runFaultRow(t *testing.T, row faultRow, st tokenState) (res faultResult) {
 		}
 
 		// The fault lasts faultSpan; then the endpoint works again.
-		request := func() (ok bool, err error, took time.Duration) {
+		request := func() (ok bool, took time.Duration, err error) {
 			t0 := time.Now()
 			resp, err := client.Get(apiURL)
 			took = time.Since(t0)
 			if err != nil {
-				return false, err, took
+				return false, took, err
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("t=%v: API answered %d %s", t0.Sub(start), resp.StatusCode, body)
 			}
-			return true, nil, took
+			return true, took, nil
 		}
 		for time.Since(start) < faultSpan {
 			now := time.Now()
 			if now.Sub(start)%time.Minute == 0 {
 				checkStored(fmt.Sprintf("t=%v", now.Sub(start)))
 			}
-			ok, err, took := request()
+			ok, took, err := request()
 			res.requests++
 			if took > refreshTimeout {
 				t.Fatalf("t=%v: a request took %v, longer than the refresh deadline", now.Sub(start), took)
@@ -247,7 +247,7 @@ func runFaultRow(t *testing.T, row faultRow, st tokenState) (res faultResult) {
 		cleared := time.Now()
 		var recovered time.Time
 		for time.Since(cleared) <= recoverWithin+time.Second {
-			ok, err, _ := request()
+			ok, _, err := request()
 			res.requests++
 			if ok && recovered.IsZero() {
 				recovered = time.Now()
