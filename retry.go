@@ -119,18 +119,19 @@ type waitBody struct {
 
 // requestedWait finds how long the response asks the client to wait: the
 // longer of the Retry-After header and Zoho's details.retry_after. With
-// readBody the body is read once, at most maxPeek bytes, and put back byte
-// for byte; without it only a body CheckRetry already read is consulted.
+// readBody the body is read once, within peekBody's bounds, and put back
+// byte for byte; without it only a body CheckRetry already read is
+// consulted.
 func requestedWait(resp *http.Response, readBody bool) (time.Duration, bool) {
 	if b, ok := resp.Body.(*waitBody); ok {
 		return b.wait, b.ok
 	}
 	wait, ok := retryAfterHeader(resp.Header.Get("Retry-After"))
 	if readBody && resp.Body != nil && resp.Body != http.NoBody {
-		head, err := peek(resp)
+		head, complete := peekBody(resp, maxPeek, peekTimeout)
 		b := &waitBody{ReadCloser: resp.Body}
 		resp.Body = b
-		if err == nil {
+		if complete {
 			if w, found := retryAfterBody(head); found && (!ok || w > wait) {
 				wait, ok = w, true
 			}

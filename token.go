@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -45,13 +46,21 @@ type Token struct {
 }
 
 type authValues struct {
-	zoho    []string
-	bearer  []string
-	apiHost string
+	zoho   []string
+	bearer []string
+	// api is where the token's api_domain points, when that is a host a
+	// token may be sent to (see apiDomainTarget); its zero value otherwise.
+	api apiTarget
+	// dc is the token's data center (see dataCenterOf), nil if unknown.
+	dc *dcInfo
+	// ambiguous is set on a token fetched to answer a 401 that may mean a
+	// dead token or a missing scope (Product.Ambiguous). If it gets the
+	// same answer, the grant lacks the scope; it is not refreshed for it.
+	ambiguous atomic.Bool
 }
 
-// sealed returns a copy of t with its header values and api_domain host
-// precomputed and its expiry on the wall clock only.
+// sealed returns a copy of t with its header values, api_domain host and
+// data center precomputed and its expiry on the wall clock only.
 func (t *Token) sealed() *Token {
 	c := *t
 	// An expiry is a wall-clock fact. A monotonic reading (time.Now().Add
@@ -59,9 +68,10 @@ func (t *Token) sealed() *Token {
 	// a dead token look valid after it wakes.
 	c.Expiry = c.Expiry.Round(0)
 	c.auth = &authValues{
-		zoho:    []string{"Zoho-oauthtoken " + c.AccessToken}[:1:1],
-		bearer:  []string{"Bearer " + c.AccessToken}[:1:1],
-		apiHost: hostOf(c.APIDomain),
+		zoho:   []string{"Zoho-oauthtoken " + c.AccessToken}[:1:1],
+		bearer: []string{"Bearer " + c.AccessToken}[:1:1],
+		api:    apiDomainTarget(c.APIDomain),
+		dc:     dataCenterOf(c.APIDomain, c.AccountsServer),
 	}
 	return &c
 }

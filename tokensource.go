@@ -105,6 +105,9 @@ type snapshot struct {
 	installed time.Time
 	minted    bool // came from a refresh by this source
 	rejected  bool
+	// ambiguous: rejected with an answer that may mean a missing scope
+	// rather than a dead token (see Product.Ambiguous).
+	ambiguous bool
 }
 
 // usable reports whether the snapshot's token may still be sent at now:
@@ -221,7 +224,16 @@ func (s *Source) Refresh(ctx context.Context) (*Token, error) {
 // Reject tells the source that the API refused tok. If tok is still the
 // token being served, the next Token call refreshes; a token that was
 // already replaced is ignored, so many concurrent 401s cause one refresh.
-func (s *Source) Reject(tok *Token) {
+func (s *Source) Reject(tok *Token) { s.reject(tok, false) }
+
+// rejectAmbiguous is Reject for an answer that may mean a dead token or a
+// missing scope. The token that replaces tok is born marked (see
+// authValues.ambiguous): if it gets the same answer, the scope is missing,
+// and it is not refreshed for it. Marking at birth, before any request can
+// use the new token, keeps concurrent requests from refreshing it again.
+func (s *Source) rejectAmbiguous(tok *Token) { s.reject(tok, true) }
+
+func (s *Source) reject(tok *Token, ambiguous bool) {
 	if tok == nil {
 		return
 	}
@@ -243,7 +255,7 @@ func (s *Source) Reject(tok *Token) {
 		s.rejects = 0
 	}
 	r := *snap
-	r.rejected = true
+	r.rejected, r.ambiguous = true, ambiguous
 	s.cur.Store(&r)
 	s.log.Debug("zohoauth: access token rejected by the API", "young_rejections", s.rejects)
 }
@@ -625,6 +637,9 @@ func (s *Source) install(tok *Token, now time.Time, minted bool) {
 	staleAt := tok.Expiry.Add(-s.window)
 	if staleAt.After(useBy) {
 		staleAt = useBy
+	}
+	if prev := s.cur.Load(); prev != nil && prev.ambiguous && tok.auth != nil {
+		tok.auth.ambiguous.Store(true)
 	}
 	s.cur.Store(&snapshot{tok: tok, staleAt: staleAt, useBy: useBy, installed: now, minted: minted})
 }

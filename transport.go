@@ -1,32 +1,39 @@
 package zohoauth
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strings"
+	"time"
 )
 
 // Transport is an http.RoundTripper that puts a Zoho access token on each
-// request and recovers once when the API says the token is no longer good.
+// request to Zoho's APIs and recovers once when the API says the token is no
+// longer good.
 //
-// It adds the token only to requests for allowed hosts: the host of the
-// token's api_domain, every host under a known data center's API domain
-// (www.zohoapis.eu, sandbox.zohoapis.com, ...), and AllowedHosts. Other
-// requests, including redirects to other hosts, pass through untouched, and
-// a token is never sent over plain http except to a loopback address.
+// Where the token goes: to the host of the token's api_domain; to the API
+// hosts of every product in Products (CRM and Books on www.zohoapis.eu,
+// Desk on desk.zoho.eu, Mail on mail.zoho.eu, ...) in the token's own data
+// center only; and to AllowedHosts. Hosts are compared in their ASCII form,
+// lower case and without a trailing dot; a Unicode or lookalike host, user
+// info in the URL, another data center's hosts, Zoho's web sites
+// (www.zoho.eu) and plain http (except to loopback) get no token. Whether a
+// request may carry a token at all is decided from its URL before any token
+// is fetched: any other request, redirects to other hosts included, goes to
+// Base exactly as the caller made it, and never waits for a token.
 //
-// On HTTP 401 with a Zoho code that means the token is bad (INVALID_TOKEN,
-// INVALID_OAUTHTOKEN, AUTHENTICATION_FAILURE, UNAUTHORIZED), Transport tells
-// the source (see Rejecter), gets a fresh token and sends the request once
-// more, with the body from Request.GetBody. If the body cannot be replayed,
-// no fresh token can be had, or the code is another one (such as
-// OAUTH_SCOPE_MISMATCH, which a new token cannot fix), the 401 is returned to
-// the caller with its body intact. A request is never sent more than twice.
+// On HTTP 401, Transport reads Zoho's answer with the table of the product
+// the request went to. An answer that means a dead token (CRM's
+// INVALID_TOKEN, Desk's INVALID_OAUTH, Mail's INVALID_OAUTHTOKEN, ...) makes
+// it tell the source (see Rejecter), get a fresh token and send the request
+// once more, with the body from Request.GetBody. An answer that may mean a
+// dead token or a missing scope (Books' code 57) does so at most once per
+// token. A scope error, an unknown answer, a body that cannot be replayed, a
+// fresh token that may not go to the host, or no fresh token at all: the 401
+// is returned to the caller with its body intact. A request is never sent
+// more than twice. Reading the answer takes at most 64 KiB and 2 s; a body
+// that trickles slower is handed back as it is.
 //
 // The zero value sends no token (it has no Source); set Source. Transport
 // never modifies the caller's request.
@@ -38,9 +45,14 @@ type Transport struct {
 	// Scheme is the Authorization scheme: "" means "Zoho-oauthtoken", which
 	// every Zoho API accepts; "Bearer" is the other choice Zoho knows.
 	Scheme string
-	// AllowedHosts are further hosts (host or host:port, no scheme) that
-	// receive the token, such as a proxy in front of Zoho.
+	// AllowedHosts are further hosts (host or host:port, no scheme, in
+	// ASCII: punycode for an international name) that receive the token,
+	// such as a proxy in front of Zoho.
 	AllowedHosts []string
+	// Products is the table of Zoho products whose API hosts receive the
+	// token and whose 401 answers are read; nil means Products(). Do not
+	// change it while the Transport is in use.
+	Products []Product
 }
 
 // NewClient returns an *http.Client whose requests to Zoho carry tokens from
@@ -54,8 +66,21 @@ var errNoSource = errors.New("zohoauth: Transport has no Source")
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	base := t.base()
-	if !t.mayCarry(req.URL, nil) {
-		return base.RoundTrip(req)
+	// The usual request goes to the api_domain of the token being served:
+	// that host is known to be allowed, so the classification below, which
+	// would say the same, is skipped.
+	fast := false
+	if s, ok := t.Source.(*Source); ok {
+		if snap := s.cur.Load(); snap != nil && isAPIHostOf(req.URL, snap.tok) {
+			fast = true
+		}
+	}
+	var rh requestHost
+	if !fast {
+		var candidate bool
+		if rh, candidate = t.classify(req.URL); !candidate {
+			return base.RoundTrip(req)
+		}
 	}
 	if t.Source == nil {
 		closeBody(req)
@@ -66,17 +91,36 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
-	if !t.mayCarry(req.URL, tok) {
-		return base.RoundTrip(req)
+	if !fast || !isAPIHostOf(req.URL, tok) {
+		if fast {
+			rh, _ = t.classify(req.URL) // the token changed meanwhile
+		}
+		if !t.allows(rh, tok) {
+			return base.RoundTrip(req)
+		}
 	}
 	resp, err := base.RoundTrip(t.withToken(req, tok))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
-	if !tokenRefused(resp) {
+	return t.recover(req, resp, tok)
+}
+
+// recover handles a 401: it replays req with a fresh token when Zoho's
+// answer says the token is dead, and otherwise returns resp untouched.
+func (t *Transport) recover(req *http.Request, resp *http.Response, tok *Token) (*http.Response, error) {
+	v := t.verdict(req, resp)
+	switch {
+	case v == deadToken:
+	case v == maybeDead && tok.auth != nil && !tok.auth.ambiguous.Load():
+		// Once per token: the fresh token carries the mark, so if it gets
+		// the same answer it is a scope problem.
+	default:
 		return resp, nil
 	}
-	if r, ok := t.Source.(Rejecter); ok {
+	if s, ok := t.Source.(*Source); ok && v == maybeDead {
+		s.rejectAmbiguous(tok)
+	} else if r, ok := t.Source.(Rejecter); ok {
 		r.Reject(tok)
 	}
 	hasBody := req.Body != nil && req.Body != http.NoBody
@@ -87,6 +131,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || fresh.AccessToken == tok.AccessToken {
 		return resp, nil
 	}
+	if v == maybeDead && fresh.auth != nil {
+		fresh.auth.ambiguous.Store(true) // a Source marked it already; other sources' tokens too
+	}
+	if rh, ok := t.classify(req.URL); !ok || !t.allows(rh, fresh) {
+		return resp, nil // the fresh token may not go there (another data center)
+	}
 	replay := t.withToken(req, fresh)
 	if hasBody {
 		body, err := req.GetBody()
@@ -96,7 +146,25 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		replay.Body = body
 	}
 	drain(resp)
-	return base.RoundTrip(replay)
+	return t.base().RoundTrip(replay)
+}
+
+// verdict reads Zoho's answer in a 401 with the table of the product the
+// request went to, and puts the body back for the caller.
+func (t *Transport) verdict(req *http.Request, resp *http.Response) verdict {
+	if resp.Body == nil || resp.Body == http.NoBody {
+		return otherAnswer
+	}
+	head, complete := peekBody(resp, maxPeek, peekTimeout)
+	if !complete {
+		return otherAnswer
+	}
+	ps := t.products()
+	var p *Product
+	if rh, ok := t.classify(req.URL); ok {
+		p = productFor(ps, rh.label, rh.kind, req.URL.Path)
+	}
+	return judge(head, p, ps)
 }
 
 // CloseIdleConnections forwards to Base when it supports it.
@@ -111,59 +179,6 @@ func (t *Transport) base() http.RoundTripper {
 		return t.Base
 	}
 	return http.DefaultTransport
-}
-
-// mayCarry reports whether a request to u may carry tok. With tok nil it
-// checks only what needs no token (the scheme; plain http only to loopback)
-// and otherwise says yes: callers then fetch the token and ask again.
-func (t *Transport) mayCarry(u *url.URL, tok *Token) bool {
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return false
-		}
-	default:
-		return false
-	}
-	if tok == nil {
-		// Only the token can tell; let the caller fetch it unless the
-		// request obviously has no business with Zoho.
-		return true
-	}
-	// The token's own api_domain first: the usual case, and a comparison
-	// with a cached host is cheaper than the suffix checks below.
-	if tok.APIDomain != "" {
-		if a := apiHost(tok); a == u.Host || strings.EqualFold(a, u.Host) {
-			return true
-		}
-	}
-	host := u.Hostname()
-	if isZohoAPIHost(host) {
-		return true
-	}
-	for _, h := range t.AllowedHosts {
-		if strings.EqualFold(h, u.Host) || strings.EqualFold(h, host) {
-			return true
-		}
-	}
-	return false
-}
-
-// apiHost is the host[:port] of the token's api_domain.
-func apiHost(tok *Token) string {
-	if tok.auth != nil {
-		return tok.auth.apiHost
-	}
-	return hostOf(tok.APIDomain)
-}
-
-func hostOf(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return u.Host
 }
 
 // withToken returns a shallow copy of req with its own header map carrying
@@ -197,70 +212,14 @@ func (t *Transport) authValue(tok *Token) []string {
 	return []string{scheme + " " + tok.AccessToken}
 }
 
-// Zoho codes in a 401 body that a new access token can fix.
-var refreshableCodes = []string{"INVALID_TOKEN", "INVALID_OAUTHTOKEN", "AUTHENTICATION_FAILURE", "UNAUTHORIZED"}
+// Bounds on reading a response body for Zoho's error code.
+const (
+	maxPeek     = 64 << 10
+	peekTimeout = 2 * time.Second
+)
 
-// maxPeek bounds how much of a 401 body is read to find Zoho's code.
-const maxPeek = 64 << 10
-
-// tokenRefused reads Zoho's code from a 401 body and reports whether it says
-// the token is bad. The body is put back for the caller, byte for byte.
-func tokenRefused(resp *http.Response) bool {
-	if resp.Body == nil || resp.Body == http.NoBody {
-		return false
-	}
-	head, err := peek(resp)
-	if err != nil {
-		return false
-	}
-	return isRefreshableCode(errorCode401(head))
-}
-
-// peek reads up to maxPeek bytes of resp's body and puts them back in front
-// of the rest, so whoever reads the body next sees it byte for byte.
-func peek(resp *http.Response) ([]byte, error) {
-	head, err := io.ReadAll(io.LimitReader(resp.Body, maxPeek))
-	resp.Body = &peekedBody{Reader: io.MultiReader(bytes.NewReader(head), resp.Body), closer: resp.Body}
-	return head, err
-}
-
-func isRefreshableCode(code string) bool {
-	for _, c := range refreshableCodes {
-		if strings.EqualFold(code, c) {
-			return true
-		}
-	}
-	return false
-}
-
-// errorCode401 finds Zoho's error code in an API error body: {"code": ...} at
-// the top, or in the first element of "data".
-func errorCode401(body []byte) string {
-	var top struct {
-		Code json.RawMessage `json:"code"`
-		Data []struct {
-			Code json.RawMessage `json:"code"`
-		} `json:"data"`
-	}
-	if json.Unmarshal(body, &top) != nil {
-		return ""
-	}
-	if c := jsonText(top.Code); c != "" {
-		return c
-	}
-	if len(top.Data) > 0 {
-		return jsonText(top.Data[0].Code)
-	}
-	return ""
-}
-
-type peekedBody struct {
-	io.Reader
-	closer io.Closer
-}
-
-func (p *peekedBody) Close() error { return p.closer.Close() }
-
+// drain reads what is left of a response that is being replaced, within
+// the peek's bounds, so its connection can be reused, then closes it.
 func drain(resp *http.Response) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxPeek))
 	resp.Body.Close()
@@ -276,10 +235,11 @@ func closeBody(req *http.Request) {
 // their contents: a base transport may hold credentials of its own (a
 // proxy's, say), and fmt would print them for verbs such as %s.
 func (t Transport) String() string {
-	return fmt.Sprintf("zohoauth.Transport{Source:%T Base:%T Scheme:%q AllowedHosts:%q}", t.Source, t.Base, t.Scheme, t.AllowedHosts)
+	return fmt.Sprintf("zohoauth.Transport{Source:%T Base:%T Scheme:%q AllowedHosts:%q Products:%d}",
+		t.Source, t.Base, t.Scheme, t.AllowedHosts, len(t.Products))
 }
 
-// GoString is used by %#v; it prints the String form.
+// GoString returns the String form.
 func (t Transport) GoString() string { return t.String() }
 
 // Format makes every fmt verb print the String form.

@@ -325,40 +325,6 @@ func TestRedirectToOtherHostGetsNoToken(t *testing.T) {
 	}
 }
 
-func TestTokenOnlyForAllowedHosts(t *testing.T) {
-	cases := []struct {
-		url     string
-		allowed []string
-		want    bool
-	}{
-		{"https://www.zohoapis.com/crm/v8/Leads", nil, true},
-		{"https://sandbox.zohoapis.eu/crm/v8/Leads", nil, true},
-		{"https://content.zohoapis.com.au/x", nil, true},
-		{"https://www.zohoapis.com.evil.example/x", nil, false},
-		{"https://evilzohoapis.com/x", nil, false},
-		{"http://www.zohoapis.com/x", nil, false},
-		{"https://example.org/x", nil, false},
-		{"https://proxy.internal:8443/x", []string{"proxy.internal:8443"}, true},
-		{"https://proxy.internal/x", []string{"proxy.internal"}, true},
-		{"http://127.0.0.1:9/x", []string{"127.0.0.1:9"}, true},
-	}
-	for _, c := range cases {
-		var got string
-		tr := &zohoauth.Transport{Source: staticSource{tok: validTok()}, AllowedHosts: c.allowed,
-			Base: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-				got = r.Header.Get("Authorization")
-				return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
-			})}
-		req, _ := http.NewRequest("GET", c.url, nil)
-		if _, err := tr.RoundTrip(req); err != nil {
-			t.Fatal(err)
-		}
-		if (got != "") != c.want {
-			t.Errorf("%s: token sent = %v, want %v", c.url, got != "", c.want)
-		}
-	}
-}
-
 type idleCounter struct {
 	http.RoundTripper
 	n int
