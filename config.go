@@ -224,6 +224,16 @@ func (c *Config) tokenCall(ctx context.Context, op, base string, form url.Values
 	if err != nil {
 		return nil, err
 	}
+	if tok.APIDomain != "" && !validAPIDomain(tok.APIDomain) {
+		// Its host would receive the access token: keep the previous
+		// value instead, or the data center's own.
+		tok.APIDomain = ""
+	}
+	if tok.APIDomain == "" && prev == nil {
+		if d, err := dataCenterForAccountsURL(base); err == nil {
+			tok.APIDomain = d.dc.APIDomain
+		}
+	}
 	if prev != nil {
 		if tok.RefreshToken == "" {
 			tok.RefreshToken = prev.RefreshToken
