@@ -24,7 +24,20 @@ var (
 	// ErrNoToken means there is no token to use: none was given to the
 	// source and its store holds none. Run the grant exchange first.
 	ErrNoToken = errors.New("zohoauth: no token stored")
+	// ErrStoreDamaged means a store holds something that is not a token
+	// this package can read: a damaged file, a newer format, a value out of
+	// bounds. The store is left as it is, and a Source does not refresh
+	// over it: a person restores it, or replaces it on purpose (Save, or
+	// "zohoauth exchange").
+	ErrStoreDamaged = errors.New("zohoauth: the stored token is damaged or in a format this version does not know")
 )
+
+// damagedError is a store's error for content it cannot read. It matches
+// ErrStoreDamaged.
+type damagedError struct{ msg string }
+
+func (e *damagedError) Error() string        { return e.msg }
+func (e *damagedError) Is(target error) bool { return target == ErrStoreDamaged }
 
 // Class is how a token endpoint failure should be handled.
 type Class int

@@ -150,13 +150,21 @@ func (s *FileStore) decode(data []byte) (*Token, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, s.damaged("it is empty")
 	}
-	var tok Token
-	if err := json.Unmarshal(data, &tok); err != nil {
+	// Decoded strictly: a field this version does not know means a newer
+	// format, which must not be read half and then written over.
+	var j tokenJSON
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
 		return nil, s.damaged(describeJSONError(err, len(data)))
 	}
-	if tok.AccessToken == "" {
+	if dec.More() {
+		return nil, s.damaged("it is not valid JSON (more than one value)")
+	}
+	if j.AccessToken == "" {
 		return nil, s.damaged("it holds no access token")
 	}
+	tok := j.token()
 	return &tok, nil
 }
 
@@ -172,6 +180,8 @@ func describeJSONError(err error, size int) string {
 		return fmt.Sprintf("field %q holds a %s (offset %d)", typ.Field, jsonKind(typ.Value), typ.Offset)
 	case errors.As(err, &typ):
 		return "it is not a JSON object"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "it has a field this version does not know (a newer format?)"
 	}
 	// Token's only field with its own decoder is the expiry.
 	return `field "expiry" is not an RFC 3339 time in a JSON string`
@@ -189,8 +199,8 @@ func jsonKind(v string) string {
 }
 
 func (s *FileStore) damaged(what string) error {
-	return fmt.Errorf("zohoauth: token file %s is damaged: %s; it was left as it is: restore it from a backup "+
-		"or run `zohoauth exchange` again to write a new token", s.path, what)
+	return &damagedError{fmt.Sprintf("zohoauth: token file %s is damaged: %s; it was left as it is: restore it from a backup "+
+		"or run `zohoauth exchange` again to write a new token", s.path, what)}
 }
 
 // missingFileError is Load's error when the token file does not exist. It

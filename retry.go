@@ -40,8 +40,9 @@ const DefaultMaxRetryWait = time.Minute
 //     same limit again.
 //   - Token errors that waiting cannot fix are not retried: a refresh token
 //     or client Zoho refused (ErrReauthRequired), a throttled token
-//     endpoint (ErrThrottled), no stored token (ErrNoToken), a closed
-//     source. Transient token endpoint failures are retried.
+//     endpoint (ErrThrottled), no stored token (ErrNoToken), a store that
+//     cannot be read (ErrStoreDamaged), a closed source. Transient token
+//     endpoint failures are retried.
 //
 // The zero value is ready to use. A RetryPolicy is safe for concurrent use.
 type RetryPolicy struct {
@@ -103,7 +104,7 @@ func retryableTokenError(err error) bool {
 	switch {
 	case errors.As(err, &ze):
 		return ze.Class == ClassTransient
-	case errors.Is(err, ErrNoToken), errors.Is(err, errClosed), errors.Is(err, errNoSource):
+	case errors.Is(err, ErrNoToken), errors.Is(err, ErrStoreDamaged), errors.Is(err, errClosed), errors.Is(err, errNoSource):
 		return false
 	}
 	return true

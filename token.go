@@ -2,8 +2,6 @@ package zohoauth
 
 import (
 	"encoding/json"
-	"fmt"
-	"log/slog"
 	"sync/atomic"
 	"time"
 )
@@ -87,45 +85,6 @@ func (t *Token) expiredAt(now time.Time) bool {
 	return t == nil || t.AccessToken == "" || t.Expiry.IsZero() || !now.Before(t.Expiry)
 }
 
-// String describes the token without its secrets.
-func (t Token) String() string {
-	return fmt.Sprintf("zohoauth.Token{AccessToken:%s RefreshToken:%s TokenType:%q APIDomain:%q Scope:%q Expiry:%s AccountsServer:%q}",
-		redact(t.AccessToken), redact(t.RefreshToken), t.TokenType, t.APIDomain, t.Scope,
-		t.Expiry.Format(time.RFC3339), t.AccountsServer)
-}
-
-// GoString is used by %#v; it hides the secrets like String.
-func (t Token) GoString() string { return t.String() }
-
-// Format makes every fmt verb (%v, %+v, %#v, %s, %q, %x, ...) print the
-// redacted form.
-func (t Token) Format(f fmt.State, verb rune) {
-	s := t.String()
-	if verb == 'q' {
-		s = fmt.Sprintf("%q", s)
-	}
-	_, _ = f.Write([]byte(s))
-}
-
-// LogValue makes log/slog print the token without its secrets.
-func (t Token) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("access_token", redact(t.AccessToken)),
-		slog.String("refresh_token", redact(t.RefreshToken)),
-		slog.String("api_domain", t.APIDomain),
-		slog.String("scope", t.Scope),
-		slog.Time("expiry", t.Expiry),
-		slog.String("accounts_server", t.AccountsServer),
-	)
-}
-
-func redact(secret string) string {
-	if secret == "" {
-		return `""`
-	}
-	return "REDACTED"
-}
-
 // tokenJSON is the stored form of a Token. It keeps every field, unlike
 // golang.org/x/oauth2.Token which drops api_domain.
 type tokenJSON struct {
@@ -153,9 +112,13 @@ func (t *Token) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*t = Token{
+	*t = j.token()
+	return nil
+}
+
+func (j tokenJSON) token() Token {
+	return Token{
 		AccessToken: j.AccessToken, RefreshToken: j.RefreshToken, TokenType: j.TokenType,
 		APIDomain: j.APIDomain, Scope: j.Scope, Expiry: j.Expiry, AccountsServer: j.AccountsServer,
 	}
-	return nil
 }

@@ -272,24 +272,6 @@ func (s *Source) Close() error {
 	return nil
 }
 
-// String describes the source without any secret.
-func (s *Source) String() string {
-	state := "no token"
-	if snap := s.cur.Load(); snap != nil {
-		state = "token expires " + snap.tok.Expiry.Format(time.RFC3339)
-		if snap.rejected {
-			state += ", rejected"
-		}
-	}
-	return fmt.Sprintf("zohoauth.Source{accounts:%q client:%q %s}", s.cfg.AccountsURL, s.cfg.ClientID, state)
-}
-
-// GoString hides the secrets from %#v.
-func (s *Source) GoString() string { return s.String() }
-
-// Format makes every fmt verb print the String form.
-func (s *Source) Format(f fmt.State, verb rune) { _, _ = f.Write([]byte(s.String())) }
-
 var errClosed = errors.New("zohoauth: source is closed")
 
 // startBackground starts a refresh of the stale token snap, unless one is
@@ -424,6 +406,7 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 		cur = snap.tok
 	}
 	base := cur
+	var unread error // why the store could not be read, if it could not
 	if s.store != nil {
 		var lockErr error
 		if locker, ok := s.store.(Locker); ok {
@@ -463,11 +446,16 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 				base = stored // a newer grant was saved (e.g. by `zohoauth exchange`)
 			}
 		case errors.Is(err, ErrNoToken):
+		case errors.Is(err, ErrStoreDamaged):
+			// Minting would cost one of Zoho's calls for a token that must
+			// not be saved over the store: a person decides first.
+			return nil, s.fail(fmt.Errorf("zohoauth: not refreshing over a store it cannot read: %w", err), reason, start)
 		default:
-			s.log.Error("zohoauth: loading the stored token failed", "error", err)
+			s.log.Error("zohoauth: loading the stored token failed; a new token will not be saved over it", "error", err)
 			if base == nil {
 				return nil, s.fail(fmt.Errorf("zohoauth: loading the stored token: %w", err), reason, start)
 			}
+			unread = err
 		}
 		if lockErr != nil {
 			if reason == "stale" && s.cur.Load().usable(time.Now()) {
@@ -496,7 +484,10 @@ func (s *Source) obtain(ctx context.Context, reason, rejected string) (*Token, e
 		return nil, s.fail(err, reason, start)
 	}
 	var saveErr error
-	if s.store != nil {
+	switch {
+	case unread != nil:
+		saveErr = fmt.Errorf("zohoauth: token refreshed but not saved: the store could not be read: %w", unread)
+	case s.store != nil:
 		// The token is paid for: save it even if Close comes now, within
 		// the refresh's deadline, so the next process need not mint again.
 		sctx := context.WithoutCancel(ctx)
