@@ -55,18 +55,6 @@ const (
 	tokenRetryWaitMax = 2 * time.Second
 )
 
-// String describes the client without its secret.
-func (c Config) String() string {
-	return fmt.Sprintf("zohoauth.Config{ClientID:%q ClientSecret:%s AccountsURL:%q RedirectURL:%q Scopes:%q}",
-		c.ClientID, redact(c.ClientSecret), c.AccountsURL, c.RedirectURL, c.Scopes)
-}
-
-// GoString hides the secret from %#v.
-func (c Config) GoString() string { return c.String() }
-
-// Format makes every fmt verb print the redacted form.
-func (c Config) Format(f fmt.State, verb rune) { _, _ = io.WriteString(f, c.String()) }
-
 // Exchange trades a grant code (from the consent redirect or the API
 // console's self client) for an access token and a refresh token. Grant
 // codes are single use and expire within minutes. The returned token records
@@ -397,10 +385,16 @@ func parseTokenResponse(op string, status int, body []byte, form url.Values, sta
 }
 
 // Lifetime bounds. Zoho's access tokens live one hour; a value outside
-// (0, maxLifetime] is not believed, since a wrong unit or a zero would make
-// a client refresh in a loop or keep a dead token for days.
+// [minLifetime, maxLifetime] is not believed and the hour is assumed
+// instead: a zero or a wrong unit would make a client refresh in a loop or
+// keep a dead token for days. The floor is 2 s: Zoho never sends less than
+// an hour, a shorter token could not make a round trip to an API reliably,
+// and 2 s is still short enough for fakes that let tests watch tokens
+// expire. If a token the hour was assumed for dies early, the API's 401
+// says so and the Transport recovers.
 const (
 	defaultLifetime = time.Hour
+	minLifetime     = 2 * time.Second
 	maxLifetime     = 24 * time.Hour
 )
 
@@ -421,7 +415,7 @@ func lifetime(expiresIn, expiresInSec json.RawMessage) time.Duration {
 }
 
 func clampLifetime(secs float64) time.Duration {
-	if secs <= 0 || secs > maxLifetime.Seconds() {
+	if secs < minLifetime.Seconds() || secs > maxLifetime.Seconds() {
 		return defaultLifetime
 	}
 	return time.Duration(secs * float64(time.Second))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-zoho/zohoauth"
+	"github.com/jarcoal/httpmock"
 )
 
 func TestExpiredTokenThousandCallersOneRefresh(t *testing.T) {
@@ -607,4 +608,24 @@ func TestSourceServesWallClockExpiry(t *testing.T) {
 	if !strings.Contains(tok.Expiry.String(), "m=") {
 		t.Error("the caller's token was modified")
 	}
+}
+
+// A token endpoint that claims tokens live one second does not make the
+// Source refresh on every call: the claim is not believed.
+func TestTinyExpiresInDoesNotCauseARefreshPerCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mt := httpmock.NewMockTransport()
+		mt.RegisterResponder("POST", tokenURL, httpmock.NewStringResponder(200, `{"access_token":"1000.access-new.secret","expires_in":1}`))
+		src := zohoauth.NewSource(mockConfig(mt), zohoauth.WithToken(expiredToken()))
+		defer src.Close()
+		for range 200 {
+			if _, err := src.Token(bg()); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(150 * time.Millisecond)
+		}
+		if n := mt.GetTotalCallCount(); n != 1 {
+			t.Errorf("%d token calls in 30 s, want 1", n)
+		}
+	})
 }
