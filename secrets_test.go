@@ -1,6 +1,7 @@
 package zohoauth_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -108,4 +109,70 @@ func TestNoSecretInLogsOrErrorsAcrossFlows(t *testing.T) {
 			t.Errorf("revoke error is %T", err)
 		}
 	})
+}
+
+// proxyBase is a base transport that holds a credential of its own.
+type proxyBase struct {
+	Password string
+	http.RoundTripper
+}
+
+// Every exported type that holds a secret, or may (a Transport's Base), is
+// safe with every fmt verb, slog's text and JSON handlers and json.Marshal,
+// alone and inside other values. Token's JSON form is the one exception:
+// stores persist it.
+func TestNoSecretInAnyOutputForm(t *testing.T) {
+	const access, proxyPassword = "1000.access-forms.secret", "proxy-password-123"
+	tok := &zohoauth.Token{AccessToken: access, RefreshToken: testRefresh, APIDomain: "https://www.zohoapis.com", Expiry: time.Now()}
+	plain := &zohoauth.Config{ClientID: "client-1", ClientSecret: testClientSecret, Scopes: []string{"ZohoCRM.modules.ALL"}}
+	withClient := *plain
+	withClient.HTTPClient = &http.Client{Timeout: time.Second} // encodable, unlike a function-typed transport
+	store := &zohoauth.MemoryStore{}
+	_ = store.Save(bg(), tok)
+	src := zohoauth.NewSource(plain, zohoauth.WithToken(tok), zohoauth.WithStore(store))
+	defer src.Close()
+	tr := zohoauth.Transport{Source: src, Base: proxyBase{Password: proxyPassword}}
+	values := map[string]any{
+		"Token": *tok, "*Token": tok, "Config": *plain, "*Config": plain, "Config with HTTPClient": withClient,
+		"*Source": src, "Transport": tr, "*Transport": &tr, "*MemoryStore": store,
+		"*FileStore": zohoauth.NewFileStore("token.json"),
+		"*Error":     &zohoauth.Error{Op: "refresh", Code: "invalid_code", Description: "x"},
+		"struct": struct {
+			C zohoauth.Config
+			S *zohoauth.Source
+			T zohoauth.Transport
+		}{*plain, src, tr},
+		"map": map[string]any{"cfg": plain, "tr": &tr},
+	}
+	secrets := []string{testClientSecret, testRefresh, access, proxyPassword}
+	check := func(name, form, out string) {
+		t.Helper()
+		for _, s := range secrets {
+			if strings.Contains(out, s) {
+				t.Errorf("%s, %s: leaks %q...: %s", name, form, s[:6], out)
+			}
+		}
+	}
+	for name, v := range values {
+		check(name, "fmt", everyFormat(v))
+		var text, js strings.Builder
+		slog.New(slog.NewTextHandler(&text, nil)).Info("m", "v", v)
+		slog.New(slog.NewJSONHandler(&js, nil)).Info("m", "v", v)
+		check(name, "slog text", text.String())
+		check(name, "slog JSON", js.String())
+		if strings.Contains(js.String(), "!ERROR") {
+			t.Errorf("%s: slog JSON could not encode it, which hides what a working encoding would print: %s", name, js.String())
+		}
+		b, err := json.Marshal(v)
+		if strings.HasPrefix(name, "Token") || strings.HasPrefix(name, "*Token") {
+			if err != nil || !strings.Contains(string(b), access) {
+				t.Errorf("%s: JSON is the stored form and must keep the token: %s, %v", name, b, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: json.Marshal: %v", name, err)
+		}
+		check(name, "json.Marshal", string(b))
+	}
 }

@@ -128,12 +128,6 @@ func (s semaphore) acquire(ctx context.Context) error {
 
 func (s semaphore) release() { <-s }
 
-// String describes the store without its token.
-func (m *MemoryStore) String() string { return "zohoauth.MemoryStore" }
-
-// GoString hides the token from %#v.
-func (m *MemoryStore) GoString() string { return m.String() }
-
 // checkSavable refuses what must never be persisted: nothing, or a response
 // without an access token (an error body mistaken for a token).
 func checkSavable(tok *Token) error {

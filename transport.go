@@ -2,7 +2,6 @@ package zohoauth
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -230,17 +229,3 @@ func closeBody(req *http.Request) {
 		req.Body.Close()
 	}
 }
-
-// String describes the transport by the types of its Source and Base, not
-// their contents: a base transport may hold credentials of its own (a
-// proxy's, say), and fmt would print them for verbs such as %s.
-func (t Transport) String() string {
-	return fmt.Sprintf("zohoauth.Transport{Source:%T Base:%T Scheme:%q AllowedHosts:%q Products:%d}",
-		t.Source, t.Base, t.Scheme, t.AllowedHosts, len(t.Products))
-}
-
-// GoString returns the String form.
-func (t Transport) GoString() string { return t.String() }
-
-// Format makes every fmt verb print the String form.
-func (t Transport) Format(f fmt.State, verb rune) { _, _ = io.WriteString(f, t.String()) }
