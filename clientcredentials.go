@@ -51,10 +51,7 @@ func (c *Config) clientCredentials(ctx context.Context, soid string, gate callGa
 // other processes, the refresh window, a logger). It works with Transport
 // like any TokenSource.
 func NewClientCredentialsSource(cfg *Config, soid string, opts ...Option) *Source {
-	mint := optionFunc(func(s *Source) {
-		s.mint = func(ctx context.Context, _ *Token, gate callGate) (*Token, error) {
-			return s.cfg.clientCredentials(ctx, soid, gate)
-		}
-	})
-	return NewSource(cfg, append(opts[:len(opts):len(opts)], mint)...)
+	return newSource(cfg, func(ctx context.Context, cfg *Config, _ *Token, gate callGate) (*Token, error) {
+		return cfg.clientCredentials(ctx, soid, gate)
+	}, opts)
 }

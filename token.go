@@ -66,12 +66,37 @@ func (t *Token) sealed() *Token {
 	// a dead token look valid after it wakes.
 	c.Expiry = c.Expiry.Round(0)
 	c.auth = &authValues{
-		zoho:   []string{"Zoho-oauthtoken " + c.AccessToken}[:1:1],
-		bearer: []string{"Bearer " + c.AccessToken}[:1:1],
+		zoho:   []string{schemeZoho + " " + c.AccessToken}[:1:1],
+		bearer: []string{schemeBearer + " " + c.AccessToken}[:1:1],
 		api:    apiDomainTarget(c.APIDomain),
 		dc:     dataCenterOf(c.APIDomain, c.AccountsServer),
 	}
 	return &c
+}
+
+// The Authorization schemes Zoho knows. Zoho-oauthtoken works with every
+// Zoho API; some (CRM, Campaigns) have been seen to refuse Bearer.
+const (
+	schemeZoho   = "Zoho-oauthtoken"
+	schemeBearer = "Bearer"
+)
+
+// header is the Authorization header value for the token with scheme (""
+// means Zoho-oauthtoken). A token this package built has it ready, so the
+// hot path concatenates nothing; the slice must not be modified.
+func (t *Token) header(scheme string) []string {
+	if a := t.auth; a != nil {
+		switch scheme {
+		case "", schemeZoho:
+			return a.zoho
+		case schemeBearer:
+			return a.bearer
+		}
+	}
+	if scheme == "" {
+		scheme = schemeZoho
+	}
+	return []string{scheme + " " + t.AccessToken}
 }
 
 // Expired reports whether the access token has expired or is missing. A

@@ -190,25 +190,9 @@ func (t *Transport) withToken(req *http.Request, tok *Token) *http.Request {
 	for k, v := range req.Header {
 		h[k] = v[:len(v):len(v)]
 	}
-	h["Authorization"] = t.authValue(tok)
+	h["Authorization"] = tok.header(t.Scheme)
 	r.Header = h
 	return r
-}
-
-func (t *Transport) authValue(tok *Token) []string {
-	if a := tok.auth; a != nil {
-		switch t.Scheme {
-		case "", "Zoho-oauthtoken":
-			return a.zoho
-		case "Bearer":
-			return a.bearer
-		}
-	}
-	scheme := t.Scheme
-	if scheme == "" {
-		scheme = "Zoho-oauthtoken"
-	}
-	return []string{scheme + " " + tok.AccessToken}
 }
 
 // Bounds on reading a response body for Zoho's error code.
