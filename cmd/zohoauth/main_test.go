@@ -325,7 +325,7 @@ func TestBadInput(t *testing.T) {
 		{"no token stored: revoke", []string{"revoke", "-token-file", noFile}, nil, exitReauth, "run `zohoauth exchange`"},
 		{"damaged token file", []string{"token", "-token-file", damaged}, nil, exitFailure, "is damaged"},
 		{"token file others can read", []string{"status", "-token-file", open}, nil, exitFailure, "chmod 600"},
-		{"token file is a folder", []string{"api", "GET", "/crm/v8/Leads", "-token-file", dir}, nil, exitFailure, "is not a regular file"},
+		{"token file is a folder", []string{"api", "GET", "/crm/v8/Leads", "-token-file", dir}, nil, exitFailure, "it is a folder, not a regular file"},
 		{"api without a path", []string{"api", "GET"}, nil, exitFailure, "give METHOD and PATH"},
 		{"api with a URL", []string{"api", "GET", "https://www.zohoapis.eu/crm/v8/Leads"}, nil, exitFailure, "not a URL"},
 		{"api with a bad method", []string{"api", "GE T", "/crm/v8/Leads"}, nil, exitFailure, "METHOD must be an HTTP method"},
