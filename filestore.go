@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,6 +31,14 @@ import (
 // Load, Save and Lock refuse at once, with an error naming the path, a
 // folder, FIFO, socket or device at the token or lock path: none is opened
 // in a way that could wait (a FIFO would wait for a writer forever).
+//
+// The token file, the lock file and their folder must belong to the user
+// the process runs as: a file another user owns, or one in a folder another
+// user owns, is theirs to read or replace, and a root cron job must not pick
+// up another user's token by mistake. A folder may also belong to root, who
+// can replace any file anyway. Load, Save and Lock refuse anything else,
+// saying what to do, unless AllowFileOwner names the owner. Ownership is
+// checked on Unix only.
 // Save replaces the file atomically (temporary file in the same folder,
 // fsync, rename, fsync of the folder), so a crash leaves either the old token
 // or the new one, never a torn file. A crash mid-save can leave a
@@ -47,19 +56,37 @@ import (
 //
 // Create a FileStore with NewFileStore. It is safe for concurrent use.
 type FileStore struct {
-	path string
+	path   string
+	owners []int // users besides the process's own whose files may be used
 }
+
+// FileStoreOption configures a FileStore; AllowFileOwner is the one there is.
+type FileStoreOption interface{ applyFileStore(*FileStore) }
+
+type allowFileOwner int
+
+func (uid allowFileOwner) applyFileStore(s *FileStore) { s.owners = append(s.owners, int(uid)) }
+
+// AllowFileOwner lets the store use a token file, lock file and folder that
+// belong to user uid, besides those of the user the process runs as. Use it
+// only for a user you trust with the token, for example a service account
+// whose token file a root job must read. Give it once per user.
+func AllowFileOwner(uid int) FileStoreOption { return allowFileOwner(uid) }
 
 // NewFileStore returns a store for the token file at path. A relative path is
 // made absolute now, so a later change of working directory does not move
 // the store. Nothing is read or created until the first call.
-func NewFileStore(path string) *FileStore {
+func NewFileStore(path string, opts ...FileStoreOption) *FileStore {
 	if path != "" {
 		if abs, err := filepath.Abs(path); err == nil {
 			path = abs
 		}
 	}
-	return &FileStore{path: path}
+	s := &FileStore{path: path}
+	for _, o := range opts {
+		o.applyFileStore(s)
+	}
+	return s
 }
 
 // DefaultTokenPath returns the token file used when the user names none:
@@ -104,6 +131,9 @@ func (s *FileStore) Load(ctx context.Context) (*Token, error) {
 }
 
 func (s *FileStore) read() ([]byte, error) {
+	if err := s.checkFolder(); err != nil {
+		return nil, err
+	}
 	// Look before opening: a device must not even be opened. The checks
 	// are made again on what was opened, in case the path changed between.
 	if _, err := s.statRegular(s.path, "token file"); errors.Is(err, fs.ErrNotExist) {
@@ -128,6 +158,9 @@ func (s *FileStore) read() ([]byte, error) {
 	if err := s.checkRegular(s.path, "token file", fi); err != nil {
 		return nil, err
 	}
+	if err := s.checkOwner("token file "+s.path, "it", s.path, fi); err != nil {
+		return nil, err
+	}
 	if err := s.checkPrivate(fi.Mode()); err != nil {
 		return nil, err
 	}
@@ -139,6 +172,36 @@ func (s *FileStore) read() ([]byte, error) {
 		return nil, s.damaged(fmt.Sprintf("it is larger than %d bytes, far more than a token", maxTokenFile))
 	}
 	return data, nil
+}
+
+// checkFolder refuses a token file whose folder belongs to another user,
+// who could replace the file. A missing folder is left to the caller.
+func (s *FileStore) checkFolder() error {
+	dir := filepath.Dir(s.path)
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("zohoauth: cannot stat the folder of token file %s: %w", s.path, bare(err))
+	}
+	return s.checkOwner("token file "+s.path, "its folder "+dir, dir, fi)
+}
+
+// checkOwner refuses the file or folder at path, described by fi, if it
+// belongs to a user other than the process's own and those AllowFileOwner
+// names. A folder may also belong to root. The error says "refusing to use
+// subject: which belongs to user N".
+func (s *FileStore) checkOwner(subject, which, path string, fi fs.FileInfo) error {
+	uid, ok := fileOwner(fi)
+	me := os.Geteuid()
+	if !ok || uid == me || slices.Contains(s.owners, uid) || fi.IsDir() && uid == 0 {
+		return nil
+	}
+	return fmt.Errorf("zohoauth: refusing to use %s: %s belongs to user %d, not to user %d that this process runs as, "+
+		"so user %d could read or replace the token; run as user %d, or `chown %d %s`, "+
+		"or, if you trust user %d, create the store with zohoauth.AllowFileOwner(%d)",
+		subject, which, uid, me, uid, uid, me, path, uid, uid)
 }
 
 // statRegular stats path, following links, and refuses anything there but
@@ -284,10 +347,17 @@ func (s *FileStore) Save(ctx context.Context, tok *Token) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return s.saveFailed("cannot create its folder", err)
 	}
+	if err := s.checkFolder(); err != nil {
+		return err
+	}
 	// A symbolic link is replaced; anything else that is not a regular
-	// file is somebody's mistake, not a token to overwrite.
+	// file is somebody's mistake, not a token to overwrite, and another
+	// user's token file is theirs.
 	if fi, err := os.Lstat(s.path); err == nil && fi.Mode().Type() != fs.ModeSymlink {
 		if err := s.checkRegular(s.path, "token file", fi); err != nil {
+			return err
+		}
+		if err := s.checkOwner("token file "+s.path, "it", s.path, fi); err != nil {
 			return err
 		}
 	}
@@ -441,6 +511,10 @@ func (s *FileStore) Lock(ctx context.Context, lease time.Duration) (unlock func(
 		release()
 		return nil, fmt.Errorf("zohoauth: cannot create the folder of lock file %s: %w", lockPath, bare(err))
 	}
+	if err := s.checkFolder(); err != nil {
+		release()
+		return nil, err
+	}
 	if err := s.checkLockFile(); err != nil {
 		release()
 		return nil, err
@@ -481,13 +555,17 @@ var lockOpenFlags = func() int {
 }()
 
 // checkLockFile refuses a lock path that holds something other than a
-// regular file. A missing lock file is fine: flock creates it.
+// regular file, or a file of another user. A missing lock file is fine:
+// flock creates it.
 func (s *FileStore) checkLockFile() error {
-	_, err := s.statRegular(s.LockPath(), "lock file")
+	fi, err := s.statRegular(s.LockPath(), "lock file")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return s.checkOwner("lock file "+s.LockPath(), "it", s.LockPath(), fi)
 }
 
 func (s *FileStore) lockWaitEnded(ctx context.Context) error {
