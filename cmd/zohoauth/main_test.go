@@ -308,7 +308,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown flag", []string{"token", "-bogus"}, nil, exitFailure, "flag provided but not defined: -bogus"},
 		{"secret in a mistyped flag", []string{"exchange", "---code=" + used}, nil, exitFailure, "bad flag syntax"},
 		{"secret as an argument", []string{"exchange", "-accounts-url", f.eu.AccountsURL, used}, nil, exitFailure, "too many arguments"},
-		{"unknown data center", []string{"exchange", "-dc", "mars", "-code", f.code()}, nil, exitFailure, `unknown data center "mars"; use one of us, eu, in, au, jp, cn, ca, sa, uk`},
+		{"unknown data center", []string{"exchange", "-dc", "mars", "-code", f.code()}, nil, exitFailure, "unknown data center given with -dc (the value is not shown); use one of us, eu, in, au, jp, cn, ca, sa, uk"},
 		{"data center and URL", []string{"exchange", "-dc", "eu", "-accounts-url", f.eu.AccountsURL, "-code", f.code()}, nil, exitFailure, "give -dc or -accounts-url, not both"},
 		{"accounts URL over http", []string{"exchange", "-accounts-url", "http://accounts.example.com", "-code", f.code()}, nil, exitFailure, "must use https"},
 		{"missing code", []string{"exchange", "-accounts-url", f.eu.AccountsURL}, nil, exitFailure, "missing -code"},
