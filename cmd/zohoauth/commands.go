@@ -22,6 +22,8 @@ func runExchange(c *cli, args []string) int {
 	fs := c.flagSet("-code CODE [-dc DC | -accounts-url URL] [flags]", `
 Exchange turns a grant code into an access token and a refresh token and
 saves them in the token file (mode 0600), replacing any token stored there.
+It holds the token file's lock meanwhile, so that a process refreshing the
+old token at the same moment cannot write it back over the new one.
 Create the code in the API console (api-console.zoho.com, or the console of
 your data center): Self Client, Generate Code, with the scopes you need.
 Codes are single use and expire within minutes.
@@ -49,6 +51,15 @@ never prints a token or the client secret.`)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
+	// The token file's lock, held until the new grant is saved: a Source
+	// refreshing meanwhile would otherwise save its token, carrying the old
+	// refresh token, over the new grant. Taken before the grant code is
+	// spent, so that a lock that cannot be had costs no code.
+	unlock, err := store.Lock(ctx, commandTimeout)
+	if err != nil {
+		return c.failErr(err)
+	}
+	defer unlock()
 	tok, err := cfg.Exchange(ctx, strings.TrimSpace(*code))
 	if err != nil {
 		var ze *zohoauth.Error
