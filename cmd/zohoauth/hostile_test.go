@@ -176,6 +176,8 @@ func TestHostileFlagValues(t *testing.T) {
 		{"escapes as a flag name", []string{"token", "-" + hostile}, "an unknown flag was given", 0},
 		{"grant code as the command", []string{grant}, "unknown command (not shown", 0},
 		{"escapes as the command", []string{hostile}, "unknown command (not shown", 0},
+		{"client secret as -token-file", []string{"status", "-token-file", testClientSecret}, "[redacted] does not exist", exitReauth},
+		{"grant code as -token-file", []string{"status", "-token-file", grant}, "[redacted] does not exist", exitReauth},
 		{"escapes in the token file path", []string{"status", "-token-file", f.file + hostile}, escapedFn, exitReauth},
 		{"escapes in the API path", []string{"api", "GET", "/crm/v8/Leads" + hostile}, escapedFn, 0},
 	} {
