@@ -39,6 +39,7 @@ import (
 // can replace any file anyway. Load, Save and Lock refuse anything else,
 // saying what to do, unless AllowFileOwner names the owner. Ownership is
 // checked on Unix only.
+//
 // Save replaces the file atomically (temporary file in the same folder,
 // fsync, rename, fsync of the folder), so a crash leaves either the old token
 // or the new one, never a torn file. A crash mid-save can leave a
