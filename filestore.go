@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,6 +28,18 @@ import (
 // The file holds every Token field, the accounts server included, and is
 // written with mode 0600; folders that Save creates get mode 0700. Load
 // refuses a file that other users (group or others) may read or write.
+// Load, Save and Lock refuse at once, with an error naming the path, a
+// folder, FIFO, socket or device at the token or lock path: none is opened
+// in a way that could wait (a FIFO would wait for a writer forever).
+//
+// The token file, the lock file and their folder must belong to the user
+// the process runs as: a file another user owns, or one in a folder another
+// user owns, is theirs to read or replace, and a root cron job must not pick
+// up another user's token by mistake. A folder may also belong to root, who
+// can replace any file anyway. Load, Save and Lock refuse anything else,
+// saying what to do, unless AllowFileOwner names the owner. Ownership is
+// checked on Unix only.
+//
 // Save replaces the file atomically (temporary file in the same folder,
 // fsync, rename, fsync of the folder), so a crash leaves either the old token
 // or the new one, never a torn file. A crash mid-save can leave a
@@ -44,19 +57,37 @@ import (
 //
 // Create a FileStore with NewFileStore. It is safe for concurrent use.
 type FileStore struct {
-	path string
+	path   string
+	owners []int // users besides the process's own whose files may be used
 }
+
+// FileStoreOption configures a FileStore; AllowFileOwner is the one there is.
+type FileStoreOption interface{ applyFileStore(*FileStore) }
+
+type allowFileOwner int
+
+func (uid allowFileOwner) applyFileStore(s *FileStore) { s.owners = append(s.owners, int(uid)) }
+
+// AllowFileOwner lets the store use a token file, lock file and folder that
+// belong to user uid, besides those of the user the process runs as. Use it
+// only for a user you trust with the token, for example a service account
+// whose token file a root job must read. Give it once per user.
+func AllowFileOwner(uid int) FileStoreOption { return allowFileOwner(uid) }
 
 // NewFileStore returns a store for the token file at path. A relative path is
 // made absolute now, so a later change of working directory does not move
 // the store. Nothing is read or created until the first call.
-func NewFileStore(path string) *FileStore {
+func NewFileStore(path string, opts ...FileStoreOption) *FileStore {
 	if path != "" {
 		if abs, err := filepath.Abs(path); err == nil {
 			path = abs
 		}
 	}
-	return &FileStore{path: path}
+	s := &FileStore{path: path}
+	for _, o := range opts {
+		o.applyFileStore(s)
+	}
+	return s
 }
 
 // DefaultTokenPath returns the token file used when the user names none:
@@ -101,7 +132,19 @@ func (s *FileStore) Load(ctx context.Context) (*Token, error) {
 }
 
 func (s *FileStore) read() ([]byte, error) {
-	f, err := os.Open(s.path)
+	if err := s.checkFolder(); err != nil {
+		return nil, err
+	}
+	// Look before opening: a device must not even be opened. The checks
+	// are made again on what was opened, in case the path changed between.
+	if _, err := s.statRegular(s.path, "token file"); errors.Is(err, fs.ErrNotExist) {
+		return nil, &missingFileError{path: s.path, err: err}
+	} else if err != nil {
+		return nil, err
+	}
+	// Without O_NONBLOCK, a FIFO put there since the Stat would block the
+	// open until a writer came.
+	f, err := os.OpenFile(s.path, os.O_RDONLY|openNoBlock, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &missingFileError{path: s.path, err: err}
 	}
@@ -113,8 +156,11 @@ func (s *FileStore) read() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zohoauth: cannot stat token file %s: %w", s.path, bare(err))
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("zohoauth: token file %s is not a regular file (%v)", s.path, fi.Mode().Type())
+	if err := s.checkRegular(s.path, "token file", fi); err != nil {
+		return nil, err
+	}
+	if err := s.checkOwner("token file "+s.path, "it", s.path, fi); err != nil {
+		return nil, err
 	}
 	if err := s.checkPrivate(fi.Mode()); err != nil {
 		return nil, err
@@ -127,6 +173,79 @@ func (s *FileStore) read() ([]byte, error) {
 		return nil, s.damaged(fmt.Sprintf("it is larger than %d bytes, far more than a token", maxTokenFile))
 	}
 	return data, nil
+}
+
+// checkFolder refuses a token file whose folder belongs to another user,
+// who could replace the file. A missing folder is left to the caller.
+func (s *FileStore) checkFolder() error {
+	dir := filepath.Dir(s.path)
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("zohoauth: cannot stat the folder of token file %s: %w", s.path, bare(err))
+	}
+	return s.checkOwner("token file "+s.path, "its folder "+dir, dir, fi)
+}
+
+// checkOwner refuses the file or folder at path, described by fi, if it
+// belongs to a user other than the process's own and those AllowFileOwner
+// names. A folder may also belong to root. The error says "refusing to use
+// subject: which belongs to user N".
+func (s *FileStore) checkOwner(subject, which, path string, fi fs.FileInfo) error {
+	uid, ok := fileOwner(fi)
+	me := os.Geteuid()
+	if !ok || uid == me || slices.Contains(s.owners, uid) || fi.IsDir() && uid == 0 {
+		return nil
+	}
+	return fmt.Errorf("zohoauth: refusing to use %s: %s belongs to user %d, not to user %d that this process runs as, "+
+		"so user %d could read or replace the token; run as user %d, or `chown %d %s`, "+
+		"or, if you trust user %d, create the store with zohoauth.AllowFileOwner(%d)",
+		subject, which, uid, me, uid, uid, me, path, uid, uid)
+}
+
+// statRegular stats path, following links, and refuses anything there but
+// a regular file. A missing path gives the bare fs.ErrNotExist error.
+func (s *FileStore) statRegular(path, what string) (fs.FileInfo, error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("zohoauth: cannot stat %s %s: %w", what, path, bare(err))
+	}
+	return fi, s.checkRegular(path, what, fi)
+}
+
+// checkRegular refuses anything at path but a regular file: reading a FIFO
+// or a device can block forever or never end, and a folder or socket holds
+// no token. what names the file in the error ("token file", "lock file").
+func (s *FileStore) checkRegular(path, what string, fi fs.FileInfo) error {
+	if fi.Mode().IsRegular() {
+		return nil
+	}
+	return fmt.Errorf("zohoauth: refusing to use %s %s: it is %s, not a regular file; "+
+		"remove or rename it, or give the store another path", what, path, kindOf(fi.Mode()))
+}
+
+// kindOf names a file type for people.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeDir != 0:
+		return "a folder"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	}
+	return "a special file (" + m.Type().String() + ")"
 }
 
 // checkPrivate refuses a file that group or others may read or write: its
@@ -238,6 +357,20 @@ func (s *FileStore) Save(ctx context.Context, tok *Token) error {
 	dir := filepath.Dir(s.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return s.saveFailed("cannot create its folder", err)
+	}
+	if err := s.checkFolder(); err != nil {
+		return err
+	}
+	// A symbolic link is replaced; anything else that is not a regular
+	// file is somebody's mistake, not a token to overwrite, and another
+	// user's token file is theirs.
+	if fi, err := os.Lstat(s.path); err == nil && fi.Mode().Type() != fs.ModeSymlink {
+		if err := s.checkRegular(s.path, "token file", fi); err != nil {
+			return err
+		}
+		if err := s.checkOwner("token file "+s.path, "it", s.path, fi); err != nil {
+			return err
+		}
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(s.path)+".*.tmp")
 	if err != nil {
@@ -389,7 +522,15 @@ func (s *FileStore) Lock(ctx context.Context, lease time.Duration) (unlock func(
 		release()
 		return nil, fmt.Errorf("zohoauth: cannot create the folder of lock file %s: %w", lockPath, bare(err))
 	}
-	fl := flock.New(lockPath, flock.SetPermissions(0o600))
+	if err := s.checkFolder(); err != nil {
+		release()
+		return nil, err
+	}
+	if err := s.checkLockFile(); err != nil {
+		release()
+		return nil, err
+	}
+	fl := flock.New(lockPath, flock.SetPermissions(0o600), flock.SetFlag(lockOpenFlags))
 	ok, err := fl.TryLockContext(ctx, lockPoll)
 	if !ok || err != nil {
 		_ = fl.Close()
@@ -399,6 +540,12 @@ func (s *FileStore) Lock(ctx context.Context, lease time.Duration) (unlock func(
 		}
 		return nil, fmt.Errorf("zohoauth: cannot lock %s: %w", lockPath, bare(err))
 	}
+	// Look again: the path may have changed between the check and the open.
+	if err := s.checkLockFile(); err != nil {
+		_ = fl.Close()
+		release()
+		return nil, err
+	}
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -406,6 +553,30 @@ func (s *FileStore) Lock(ctx context.Context, lease time.Duration) (unlock func(
 			release()
 		})
 	}, nil
+}
+
+// lockOpenFlags are flock.New's own open flags plus openNoBlock, so that a
+// FIFO at the lock path cannot block the open.
+var lockOpenFlags = func() int {
+	switch runtime.GOOS {
+	case "aix", "solaris", "illumos": // no exclusive lock on a read-only file
+		return os.O_CREATE | os.O_RDWR | openNoBlock
+	}
+	return os.O_CREATE | os.O_RDONLY | openNoBlock
+}()
+
+// checkLockFile refuses a lock path that holds something other than a
+// regular file, or a file of another user. A missing lock file is fine:
+// flock creates it.
+func (s *FileStore) checkLockFile() error {
+	fi, err := s.statRegular(s.LockPath(), "lock file")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.checkOwner("lock file "+s.LockPath(), "it", s.LockPath(), fi)
 }
 
 func (s *FileStore) lockWaitEnded(ctx context.Context) error {

@@ -3,7 +3,18 @@
 -- ARGV[1]  the token as JSON
 -- ARGV[2]  its expiry: whole seconds since 1970-01-01 UTC
 -- ARGV[3]  its expiry: nanoseconds within that second
--- Returns 1 if the token was written, 0 if the stored one is newer.
+-- ARGV[4]  how far past Redis's clock an expiry may lie, in seconds
+-- Returns 1 if the token was written, 0 if the stored one is newer, and -1
+-- (writing nothing) if the token's own expiry lies further ahead than
+-- ARGV[4]. A stored token whose expiry lies further ahead is damaged: it is
+-- overwritten, so that it cannot turn every later save into a no-op.
+
+-- TIME before a write needs effects replication on Redis before 5; later
+-- versions always replicate effects.
+if redis.replicate_commands then
+	redis.replicate_commands()
+end
+local limit = tonumber(redis.call("TIME")[1]) + tonumber(ARGV[4])
 
 -- rfc3339 reads a time as Go's encoding/json writes it
 -- (2006-01-02T15:04:05.999999999Z07:00) into seconds and nanoseconds since
@@ -48,14 +59,17 @@ local function rfc3339(v)
 	return secs, nanos
 end
 
+local newSecs, newNanos = tonumber(ARGV[2]), tonumber(ARGV[3])
+if newSecs >= limit then
+	return -1
+end
 local cur = redis.call("GET", KEYS[1])
 if cur then
 	local ok, old = pcall(cjson.decode, cur)
 	-- A value that is not a token is overwritten.
 	if ok and type(old) == "table" and type(old.access_token) == "string" and old.access_token ~= "" then
 		local secs, nanos = rfc3339(old.expiry)
-		local newSecs, newNanos = tonumber(ARGV[2]), tonumber(ARGV[3])
-		if secs and (secs > newSecs or (secs == newSecs and nanos > newNanos)) then
+		if secs and secs < limit and (secs > newSecs or (secs == newSecs and nanos > newNanos)) then
 			return 0
 		end
 	end

@@ -69,35 +69,70 @@ func New(client redis.UniversalClient, account string, opts ...Option) *Store {
 	}
 }
 
+// MaxValueSize bounds the stored value Load accepts, in bytes: a token is a
+// few hundred. A larger value is reported as damaged without being sent
+// from Redis.
+const MaxValueSize = 64 << 10
+
+// MaxExpiryAhead is how far in the future a stored token's expiry may lie.
+// Zoho access tokens live one hour; the second hour allows for a host
+// whose clock is ahead of the others by up to an hour. A stored token that
+// claims to expire later than that was written by a host whose clock is
+// badly wrong, or is not what it claims to be: kept, it would look newer
+// than every real token, so that every later Save kept it and did nothing
+// while the processes went on minting. Load therefore reports it as damaged
+// and Save overwrites it; and Save refuses a token of its own that expires
+// further ahead of Redis's clock than this.
+const MaxExpiryAhead = 2 * time.Hour
+
 // Load returns the stored token. It returns an error matching
 // zohoauth.ErrNoToken when the key does not exist, and another error when
-// Redis cannot be reached or the key holds something that is not a token.
+// Redis cannot be reached or the key holds something that is not a token:
+// not a token's JSON, larger than MaxValueSize, or expiring more than
+// MaxExpiryAhead from now. The next Save overwrites such a value.
 func (s *Store) Load(ctx context.Context) (*zohoauth.Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("redisstore: load: %w", err)
 	}
-	b, err := s.client.Get(ctx, s.tokenKey).Bytes()
+	v, err := loadScript.Run(ctx, s.client, []string{s.tokenKey}, MaxValueSize).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, zohoauth.ErrNoToken
 	}
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: load: %w", err)
 	}
-	tok, err := decode(b)
+	var tok *zohoauth.Token
+	switch v := v.(type) {
+	case string:
+		tok, err = decode([]byte(v), time.Now())
+	case int64:
+		err = fmt.Errorf("%w: it is %d bytes long, more than the %d a token can take", errDamaged, v, MaxValueSize)
+	default:
+		err = fmt.Errorf("%w: Redis answered with a %T", errDamaged, v)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("redisstore: load %s: %w", s.tokenKey, err)
+		return nil, fmt.Errorf("redisstore: load %s: %w; the next Save replaces it, or delete the key to start over", s.tokenKey, err)
 	}
 	return tok, nil
 }
 
+//go:embed load.lua
+var loadLua string
+
+var loadScript = redis.NewScript(loadLua)
+
 var errDamaged = errors.New("stored value is not a token")
 
-// decode parses a stored value. Its errors never quote the value, which
-// holds secrets.
-func decode(b []byte) (*zohoauth.Token, error) {
+// decode parses a stored value read at now. Its errors never quote the
+// value, which holds secrets.
+func decode(b []byte, now time.Time) (*zohoauth.Token, error) {
 	var tok zohoauth.Token
 	if err := json.Unmarshal(b, &tok); err != nil || tok.AccessToken == "" {
 		return nil, errDamaged
+	}
+	if limit := now.Add(MaxExpiryAhead); tok.Expiry.After(limit) {
+		return nil, fmt.Errorf("%w: its expiry, %s, is more than %v ahead, longer than any Zoho token lives "+
+			"(written by a host whose clock is ahead?)", errDamaged, tok.Expiry.UTC().Format(time.RFC3339), MaxExpiryAhead)
 	}
 	return &tok, nil
 }
@@ -115,7 +150,10 @@ func decode(b []byte) (*zohoauth.Token, error) {
 // over the one its successor saved. It relies on the hosts' clocks agreeing
 // to within a small part of the refresh interval, which NTP gives. To
 // replace a token with an older one on purpose, Delete first. A stored value
-// that is not a token is overwritten.
+// that is not a token, or whose expiry lies more than MaxExpiryAhead past
+// Redis's clock, is overwritten. A tok whose own expiry lies that far ahead
+// of Redis's clock is refused with an error: the clock of this host or of
+// Redis is wrong.
 //
 // The comparison and the SET run in Redis as one Lua script, so concurrent
 // saves cannot interleave and none has to be retried.
@@ -131,8 +169,15 @@ func (s *Store) Save(ctx context.Context, tok *zohoauth.Token) error {
 		return fmt.Errorf("redisstore: save: encoding the token: %w", err)
 	}
 	exp := tok.Expiry
-	if err := saveScript.Run(ctx, s.client, []string{s.tokenKey}, data, exp.Unix(), exp.Nanosecond()).Err(); err != nil {
+	res, err := saveScript.Run(ctx, s.client, []string{s.tokenKey}, data, exp.Unix(), exp.Nanosecond(),
+		int64(MaxExpiryAhead/time.Second)).Int64()
+	if err != nil {
 		return fmt.Errorf("redisstore: save: %w", err)
+	}
+	if res < 0 {
+		return fmt.Errorf("redisstore: save: refusing a token that expires at %s, more than %v after Redis's clock, "+
+			"longer than any Zoho token lives: check the clocks of this host and of Redis (NTP); the stored token is unchanged",
+			exp.UTC().Format(time.RFC3339), MaxExpiryAhead)
 	}
 	return nil
 }

@@ -18,6 +18,21 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// sampleBase is the expiry of sample(0): within the hour, as Zoho's tokens.
+var sampleBase = time.Now().Add(10 * time.Minute).Truncate(time.Second)
+
+// sample is storetest.Sample(n) expiring n seconds after sampleBase.
+func sample(n int) *zohoauth.Token {
+	return expiring(n, sampleBase.Add(time.Duration(n)*time.Second))
+}
+
+// expiring is storetest.Sample(n) expiring at exp.
+func expiring(n int, exp time.Time) *zohoauth.Token {
+	tok := storetest.Sample(n)
+	tok.Expiry = exp
+	return tok
+}
+
 func TestContract(t *testing.T) {
 	c := newClient(t, sharedAddr(t))
 	storetest.Run(t, func(t *testing.T) zohoauth.Store {
@@ -30,7 +45,7 @@ func TestKeyLayout(t *testing.T) {
 	c := newClient(t, sharedAddr(t))
 	p := uniquePrefix(t, c)
 	s := redisstore.New(c, "crm-prod", redisstore.WithPrefix(p))
-	want := storetest.Sample(1)
+	want := sample(1)
 	if err := s.Save(ctx, want); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +96,7 @@ func TestDefaultPrefix(t *testing.T) {
 	account := "default-prefix-" + uniquePrefix(t, c)
 	s := redisstore.New(c, account)
 	t.Cleanup(func() { _ = s.Delete(context.Background()) })
-	if err := s.Save(ctx, storetest.Sample(1)); err != nil {
+	if err := s.Save(ctx, sample(1)); err != nil {
 		t.Fatal(err)
 	}
 	if n := c.Exists(ctx, "zohoauth:{"+account+"}:token").Val(); n != 1 {
@@ -131,7 +146,7 @@ func TestSaveKeepsNewerToken(t *testing.T) {
 	ctx := context.Background()
 	c := newClient(t, sharedAddr(t))
 	s := redisstore.New(c, "acct", redisstore.WithPrefix(uniquePrefix(t, c)))
-	newer, older := storetest.Sample(3), storetest.Sample(2)
+	newer, older := sample(3), sample(2)
 	if err := s.Save(ctx, newer); err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +184,8 @@ func TestSaveKeepsNewerToken(t *testing.T) {
 
 // The script that keeps the newer token reads the stored expiry as Go
 // wrote it: check it against Go's own comparison, across zones, fractions
-// of seconds and calendar edges.
+// of seconds and calendar edges, for every expiry the store accepts (up to
+// MaxExpiryAhead from now).
 func TestSaveComparesExpiriesLikeGo(t *testing.T) {
 	ctx := context.Background()
 	c := newClient(t, sharedAddr(t))
@@ -177,31 +193,29 @@ func TestSaveComparesExpiriesLikeGo(t *testing.T) {
 	zones := []*time.Location{
 		time.UTC, time.FixedZone("", 5*3600+30*60), time.FixedZone("", -8*3600), time.FixedZone("", 14*3600),
 	}
+	now := time.Now()
 	base := []time.Time{
 		{}, // zero: unknown expiry
 		time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC),
 		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
 		time.Date(2000, 2, 29, 12, 0, 0, 0, time.UTC),
-		time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
-		time.Date(2030, 1, 2, 3, 4, 5, 1, time.UTC),
-		time.Date(2030, 1, 2, 3, 4, 5, 500000000, time.UTC),
-		time.Date(2100, 3, 1, 0, 0, 0, 0, time.UTC),
-		time.Date(9999, 12, 30, 23, 59, 59, 0, time.UTC), // still in year 9999 in every zone below
+		now.Truncate(time.Second),
+		now.Truncate(time.Second).Add(1),
+		now.Truncate(time.Second).Add(500 * time.Millisecond),
+		now.Add(redisstore.MaxExpiryAhead - time.Minute), // the latest accepted, with a minute for slow machines
 	}
 	rnd := rand.New(rand.NewPCG(1, 2))
 	for range 40 {
-		base = append(base, time.Unix(1_700_000_000+rnd.Int64N(400_000_000), rnd.Int64N(1e9)))
+		base = append(base, now.Add(time.Duration(rnd.Int64N(int64(redisstore.MaxExpiryAhead-time.Minute)))))
+	}
+	for range 10 {
+		base = append(base, now.Add(-time.Duration(rnd.Int64N(int64(100*24*time.Hour))))) // expired
 	}
 	var times []time.Time
 	for _, b := range base {
 		for _, z := range zones {
 			times = append(times, b.In(z))
 		}
-	}
-	tok := func(n int, exp time.Time) *zohoauth.Token {
-		t := storetest.Sample(n)
-		t.Expiry = exp
-		return t
 	}
 	checked := 0
 	for i := 0; i < 300; i++ {
@@ -212,19 +226,19 @@ func TestSaveComparesExpiriesLikeGo(t *testing.T) {
 		if err := s.Delete(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Save(ctx, tok(1, a)); err != nil {
+		if err := s.Save(ctx, expiring(1, a)); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Save(ctx, tok(2, b)); err != nil {
+		if err := s.Save(ctx, expiring(2, b)); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.Load(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := storetest.Sample(2).AccessToken
+		want := sample(2).AccessToken
 		if a.After(b) {
-			want = storetest.Sample(1).AccessToken
+			want = sample(1).AccessToken
 		}
 		if got.AccessToken != want {
 			t.Errorf("stored %v, then saved %v: kept the wrong one", a, b)
@@ -244,7 +258,7 @@ func TestConcurrentSavesKeepNewest(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 10 {
-				if err := s.Save(ctx, storetest.Sample(w*10+i)); err != nil {
+				if err := s.Save(ctx, sample(w*10+i)); err != nil {
 					t.Errorf("Save: %v", err)
 					return
 				}
@@ -256,7 +270,7 @@ func TestConcurrentSavesKeepNewest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := storetest.Sample(79); got.AccessToken != want.AccessToken {
+	if want := sample(79); got.AccessToken != want.AccessToken {
 		t.Fatalf("after racing saves the store holds the token expiring %v; want the newest, %v", got.Expiry, want.Expiry)
 	}
 }
@@ -282,7 +296,7 @@ func TestDamagedValue(t *testing.T) {
 				t.Fatalf("error quotes the stored value: %v", err)
 			}
 			// A damaged value does not block a good token.
-			if err := s.Save(ctx, storetest.Sample(1)); err != nil {
+			if err := s.Save(ctx, sample(1)); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := s.Load(ctx); err != nil {
@@ -295,7 +309,7 @@ func TestDamagedValue(t *testing.T) {
 func TestNoSecretsInOutput(t *testing.T) {
 	c := newClient(t, sharedAddr(t))
 	s := redisstore.New(c, "acct", redisstore.WithPrefix(uniquePrefix(t, c)))
-	if err := s.Save(context.Background(), storetest.Sample(1)); err != nil {
+	if err := s.Save(context.Background(), sample(1)); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
@@ -427,7 +441,7 @@ func TestRedisDownFailsFast(t *testing.T) {
 	c := redis.NewClient(recommendedOptions(srv.addr))
 	t.Cleanup(func() { _ = c.Close() })
 	s := redisstore.New(c, "acct")
-	if err := s.Save(context.Background(), storetest.Sample(1)); err != nil {
+	if err := s.Save(context.Background(), sample(1)); err != nil {
 		t.Fatal(err)
 	}
 	srv.stop(t, false)
@@ -484,7 +498,7 @@ func TestRedisDownFailsFast(t *testing.T) {
 	} {
 		calls := map[string]func(ctx context.Context) error{
 			"Load": func(ctx context.Context) error { _, err := tc.store.Load(ctx); return err },
-			"Save": func(ctx context.Context) error { return tc.store.Save(ctx, storetest.Sample(2)) },
+			"Save": func(ctx context.Context) error { return tc.store.Save(ctx, sample(2)) },
 			// No deadline: Lock must end on the Redis error by itself.
 			"Lock": func(ctx context.Context) error {
 				u, err := tc.store.Lock(ctx, 100*time.Millisecond)

@@ -22,6 +22,8 @@ func runExchange(c *cli, args []string) int {
 	fs := c.flagSet("-code CODE [-dc DC | -accounts-url URL] [flags]", `
 Exchange turns a grant code into an access token and a refresh token and
 saves them in the token file (mode 0600), replacing any token stored there.
+It holds the token file's lock meanwhile, so that a process refreshing the
+old token at the same moment cannot write it back over the new one.
 Create the code in the API console (api-console.zoho.com, or the console of
 your data center): Self Client, Generate Code, with the scopes you need.
 Codes are single use and expire within minutes.
@@ -49,6 +51,15 @@ never prints a token or the client secret.`)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
+	// The token file's lock, held until the new grant is saved: a Source
+	// refreshing meanwhile would otherwise save its token, carrying the old
+	// refresh token, over the new grant. Taken before the grant code is
+	// spent, so that a lock that cannot be had costs no code.
+	unlock, err := store.Lock(ctx, commandTimeout)
+	if err != nil {
+		return c.failErr(err)
+	}
+	defer unlock()
 	tok, err := cfg.Exchange(ctx, strings.TrimSpace(*code))
 	if err != nil {
 		var ze *zohoauth.Error
@@ -65,7 +76,7 @@ never prints a token or the client secret.`)
 	if prevErr == nil {
 		note = " (it replaces the token stored there before; that refresh token stays valid at Zoho until revoked)"
 	}
-	fmt.Fprintf(c.stdout, "Saved the token to %s%s.\n", store.Path(), note)
+	c.say("Saved the token to %s%s.", store.Path(), note)
 	describe(c.stdout, tok, time.Now())
 	return exitOK
 }
@@ -90,7 +101,7 @@ Each run mints a token; Zoho allows 10 per refresh token in 10 minutes.`)
 			return c.failErr(err)
 		}
 		if o.verbose {
-			fmt.Fprintf(c.stdout, "Refreshed: the access token expires %s, in %s.\n", when(tok.Expiry), time.Until(tok.Expiry).Round(time.Second))
+			c.say("Refreshed: the access token expires %s, in %s.", when(tok.Expiry), time.Until(tok.Expiry).Round(time.Second))
 		}
 		return exitOK
 	})
@@ -127,6 +138,10 @@ the new one is saved for the next caller.`)
 		if err != nil {
 			return c.failErr(err)
 		}
+		if !isTokenText(tok.AccessToken) {
+			return c.fail(exitFailure, errors.New("the access token holds characters no Zoho token has, so it is not printed; "+
+				"the token file may be damaged: run \"zohoauth exchange\" again"))
+		}
 		fmt.Fprintln(c.stdout, tok.AccessToken)
 		return exitOK
 	})
@@ -150,7 +165,7 @@ never shows a token.`)
 	if err != nil {
 		return c.failErr(err)
 	}
-	fmt.Fprintf(c.stdout, "%-14s %s\n", "token file:", store.Path())
+	c.say("%-14s %s", "token file:", store.Path())
 	describe(c.stdout, tok, time.Now())
 	return exitOK
 }
@@ -224,7 +239,15 @@ status outside 2xx gives exit status 4, the body still on stdout.`)
 			return c.failErr(fmt.Errorf("%s %s: %w", method, path, err))
 		}
 		defer resp.Body.Close()
-		code, err := copyBody(c.stdout, resp.Body)
+		out := c.stdout
+		if isTerminal(out) {
+			// The body is copied as it is to a file or a pipe, whose reader
+			// expects Zoho's bytes; a terminal gets control characters escaped.
+			tw := &terminalWriter{w: out}
+			defer tw.Flush()
+			out = tw
+		}
+		code, err := copyBody(out, resp.Body)
 		if err != nil {
 			return c.failErr(fmt.Errorf("%s %s: reading the response: %w", method, path, err))
 		}
@@ -281,7 +304,7 @@ confirm, the file is left in place.`)
 	if err := store.Delete(ctx); err != nil {
 		return c.fail(exitFailure, fmt.Errorf("the refresh token is revoked, but %w", err))
 	}
-	fmt.Fprintf(c.stdout, "Revoked the refresh token at %s and deleted %s.\n", accounts, store.Path())
+	c.say("Revoked the refresh token at %s and deleted %s.", accounts, store.Path())
 	return exitOK
 }
 
@@ -373,6 +396,17 @@ func (b *bodyRecorder) Write(p []byte) (int, error) {
 	}
 	b.n += int64(len(p))
 	return len(p), nil
+}
+
+// isTokenText reports whether s is made of the visible ASCII characters a
+// token consists of.
+func isTokenText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // isMethod reports whether s looks like an HTTP method: a short run of

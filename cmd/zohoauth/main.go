@@ -15,6 +15,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/go-zoho/zohoauth"
@@ -69,13 +71,16 @@ type cli struct {
 	stderr io.Writer
 	env    func(string) string
 	help   func() // prints the command's -h text; set by flagSet
+	// secrets are the values of -client-secret and -code and
+	// $ZOHO_CLIENT_SECRET: redact blanks them out of everything printed.
+	secrets []string
 }
 
 // run is the whole command: it parses args (without the program name),
 // writes to stdout and stderr, reads the environment through env, and
 // returns the exit status.
 func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
-	c := &cli{name: "zohoauth", stdout: stdout, stderr: stderr, env: env}
+	c := &cli{name: "zohoauth", stdout: stdout, stderr: stderr, env: env, secrets: []string{env("ZOHO_CLIENT_SECRET")}}
 	if len(args) == 0 {
 		topUsage(stderr)
 		return exitFailure
@@ -95,7 +100,7 @@ func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
 			return cmd.run(c, args[1:])
 		}
 	}
-	return c.fail(exitFailure, fmt.Errorf("unknown command %q; run \"zohoauth -h\" for the list", name))
+	return c.fail(exitFailure, fmt.Errorf("unknown command %s; run \"zohoauth -h\" for the list", quoteName(name)))
 }
 
 func topUsage(w io.Writer) {
@@ -126,14 +131,15 @@ func defaultPathForHelp() string {
 	if err != nil {
 		return "zohoauth/token.json in the user's configuration folder"
 	}
-	return p
+	return printable(p)
 }
 
-// fail prints err as one line on stderr and returns status.
+// fail prints err as one line on stderr, made printable and redacted, and
+// returns status.
 func (c *cli) fail(status int, err error) int {
 	msg := strings.TrimPrefix(err.Error(), "zohoauth: ")
 	msg = strings.Join(strings.Fields(msg), " ") // one line, whatever the error held
-	fmt.Fprintf(c.stderr, "%s: %s\n", c.name, msg)
+	fmt.Fprintf(c.stderr, "%s: %s\n", c.name, printable(c.redact(msg)))
 	return status
 }
 
@@ -189,6 +195,11 @@ func (c *cli) flagSet(synopsis, about string) *flag.FlagSet {
 // "api POST /crm/v8/Leads -data '{...}'"), and returns the positional
 // arguments. done is true when the command should end with status.
 func (c *cli) parse(fs *flag.FlagSet, args []string, positional int) (rest []string, status int, done bool) {
+	defer fs.Visit(func(f *flag.Flag) {
+		if f.Name == "client-secret" || f.Name == "code" {
+			c.secrets = append(c.secrets, f.Value.String())
+		}
+	})
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
@@ -217,11 +228,21 @@ func (c *cli) parse(fs *flag.FlagSet, args []string, positional int) (rest []str
 }
 
 // flagError is the flag package's error without the values it quotes: a
-// mistyped flag may carry a client secret or a grant code.
+// mistyped flag may carry a client secret or a grant code. The name of an
+// unknown flag is kept only if it looks like a flag name.
 func flagError(err error, args []string) string {
 	msg := err.Error()
 	if strings.HasPrefix(msg, "bad flag syntax") {
 		return "bad flag syntax"
+	}
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		if !isName(name) {
+			return "an unknown flag was given (its name is not shown: it does not look like one of this command's)"
+		}
+		return msg
+	}
+	if m := invalidValue.FindStringSubmatch(msg); m != nil {
+		return "invalid value for " + m[1] + " (the value is not shown)"
 	}
 	for _, a := range args {
 		if _, v, ok := strings.Cut(a, "="); ok && v != "" {
@@ -229,4 +250,31 @@ func flagError(err error, args []string) string {
 		}
 	}
 	return msg
+}
+
+// invalidValue matches the flag package's "invalid value" errors, which
+// quote the value.
+var invalidValue = regexp.MustCompile(`^invalid (?:boolean )?value .* for (?:flag )?(-[A-Za-z0-9_-]+): `)
+
+// isName reports whether s looks like a command or flag name: a short run
+// of letters, digits, '-' and '_' starting with a letter. Anything else, a
+// grant code or a secret pasted in the wrong place, is not echoed.
+func isName(s string) bool {
+	if s == "" || len(s) > 20 || !('a' <= s[0] && s[0] <= 'z' || 'A' <= s[0] && s[0] <= 'Z') {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '-' || r == '_' || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// quoteName quotes a command name the user typed if it looks like one.
+func quoteName(s string) string {
+	if isName(s) {
+		return strconv.Quote(s)
+	}
+	return "(not shown: it does not look like a command name)"
 }

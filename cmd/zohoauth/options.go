@@ -82,10 +82,14 @@ func (o *options) accounts(tok *zohoauth.Token) (string, error) {
 	case o.dc != "":
 		dc, ok := zohoauth.LookupDataCenter(o.dc)
 		if !ok {
-			return "", fmt.Errorf("unknown data center %q; use one of %s, or -accounts-url", short(o.dc), knownDCs())
+			// Not echoed: it may be a secret given to the wrong flag.
+			return "", fmt.Errorf("unknown data center given with -dc (the value is not shown); use one of %s, or -accounts-url", knownDCs())
 		}
 		return dc.AccountsURL, nil
 	case o.accountsURL != "":
+		if err := checkAccountsURL(o.accountsURL); err != nil {
+			return "", err
+		}
 		return strings.TrimSuffix(o.accountsURL, "/"), nil
 	case tok != nil && trustedAccountsServer(tok.AccountsServer):
 		return tok.AccountsServer, nil
@@ -136,6 +140,21 @@ func (o *options) logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
+// checkAccountsURL checks -accounts-url before the library sees it, so that
+// no error quotes the value: it may be a secret given to the wrong flag.
+func checkAccountsURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || u.Scheme != "https" && u.Scheme != "http":
+		return errors.New("-accounts-url must be an https URL such as https://accounts.zoho.eu (the value given is not shown)")
+	case u.Scheme == "http" && !isLoopbackURL(raw):
+		return errors.New("-accounts-url must use https (plain http is allowed only for loopback test servers; the value given is not shown)")
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return errors.New("-accounts-url must not carry user info, a query or a fragment (the value given is not shown)")
+	}
+	return nil
+}
+
 // trustedAccountsServer reports whether a stored accounts server may receive
 // the client secret: one of Zoho's, or a loopback test server.
 func trustedAccountsServer(raw string) bool {
@@ -174,7 +193,8 @@ func dataCenterName(accounts string) string {
 // describe prints what the token is for and how long it lasts, never its
 // secrets.
 func describe(w io.Writer, tok *zohoauth.Token, now time.Time) {
-	row := func(k, v string) { fmt.Fprintf(w, "%-14s %s\n", k+":", v) }
+	// The values come from the token file or from Zoho: made printable.
+	row := func(k, v string) { fmt.Fprintf(w, "%-14s %s\n", k+":", printable(v)) }
 	row("data center", dataCenterName(tok.AccountsServer))
 	row("api_domain", orNone(tok.APIDomain))
 	row("scopes", orNone(tok.Scope))

@@ -189,10 +189,10 @@ func TestCommandSecretsNeverLeak(t *testing.T) {
 				bad = append(bad, cmd+": stdout shows a "+what)
 			}
 		}
-		if m := zohoShaped.FindString(r.stderr); m != "" {
+		if m := tokenShape.FindString(r.stderr); m != "" {
 			bad = append(bad, cmd+": stderr shows something shaped like a Zoho token")
 		}
-		if m := zohoShaped.FindString(r.stdout); m != "" && r.args[0] != "token" {
+		if m := tokenShape.FindString(r.stdout); m != "" && r.args[0] != "token" {
 			bad = append(bad, cmd+": stdout shows something shaped like a Zoho token")
 		}
 	}
@@ -210,8 +210,8 @@ func label(args []string, n int) string {
 	return fmt.Sprintf("run %d, zohoauth %s", n, args[0])
 }
 
-// zohoShaped matches Zoho's access tokens, refresh tokens and grant codes.
-var zohoShaped = regexp.MustCompile(`[0-9]{4}\.[0-9A-Fa-f]{16,}\.[0-9A-Fa-f]{16,}`)
+// tokenShape matches Zoho's access tokens, refresh tokens and grant codes.
+var tokenShape = regexp.MustCompile(`[0-9]{4}\.[0-9A-Fa-f]{16,}\.[0-9A-Fa-f]{16,}`)
 
 func secretOf(t *testing.T, store *zohoauth.FileStore) *zohoauth.Token {
 	t.Helper()
