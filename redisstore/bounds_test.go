@@ -71,7 +71,7 @@ func TestLoadSizeCap(t *testing.T) {
 		if err == nil || errors.Is(err, zohoauth.ErrNoToken) {
 			t.Fatalf("Load of a %d-byte value = %v, %v; want an error saying it is too large", size, tok, err)
 		}
-		if msg := err.Error(); !strings.Contains(msg, "bytes long") || !strings.Contains(msg, "next Save replaces it") {
+		if msg := err.Error(); !strings.Contains(msg, "bytes long") || !strings.Contains(msg, "a Source will not write over it") || !errors.Is(err, zohoauth.ErrStoreDamaged) {
 			t.Errorf("Load of a %d-byte value: error %q does not say what is wrong and what to do", size, msg)
 		}
 		if got > 1024 {
@@ -115,7 +115,7 @@ func TestFarFutureExpiryIsDamaged(t *testing.T) {
 				t.Fatalf("Load of a token expiring %v = %v, %v; want an error", exp, tok, err)
 			}
 			msg := err.Error()
-			if !strings.Contains(msg, "ahead") || !strings.Contains(msg, "next Save replaces it") {
+			if !strings.Contains(msg, "ahead") || !strings.Contains(msg, "a Source will not write over it") || !errors.Is(err, zohoauth.ErrStoreDamaged) {
 				t.Errorf("error %q does not say what is wrong and what to do", msg)
 			}
 			if strings.Contains(msg, "secret") {

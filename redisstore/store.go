@@ -81,15 +81,18 @@ const MaxValueSize = 64 << 10
 // badly wrong, or is not what it claims to be: kept, it would look newer
 // than every real token, so that every later Save kept it and did nothing
 // while the processes went on minting. Load therefore reports it as damaged
-// and Save overwrites it; and Save refuses a token of its own that expires
-// further ahead of Redis's clock than this.
+// (a Source then stops and says so), an explicit Save overwrites it, and
+// Save refuses a token of its own that expires further ahead of Redis's
+// clock than this.
 const MaxExpiryAhead = 2 * time.Hour
 
 // Load returns the stored token. It returns an error matching
 // zohoauth.ErrNoToken when the key does not exist, and another error when
 // Redis cannot be reached or the key holds something that is not a token:
 // not a token's JSON, larger than MaxValueSize, or expiring more than
-// MaxExpiryAhead from now. The next Save overwrites such a value.
+// MaxExpiryAhead from now. That error matches zohoauth.ErrStoreDamaged: a
+// Source does not refresh over such a value; delete the key or Save a token
+// on purpose.
 func (s *Store) Load(ctx context.Context) (*zohoauth.Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("redisstore: load: %w", err)
@@ -111,7 +114,7 @@ func (s *Store) Load(ctx context.Context) (*zohoauth.Token, error) {
 		err = fmt.Errorf("%w: Redis answered with a %T", errDamaged, v)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("redisstore: load %s: %w; the next Save replaces it, or delete the key to start over", s.tokenKey, err)
+		return nil, fmt.Errorf("redisstore: load %s: %w; delete the key or save a new token (a Source will not write over it)", s.tokenKey, err)
 	}
 	return tok, nil
 }
@@ -121,7 +124,14 @@ var loadLua string
 
 var loadScript = redis.NewScript(loadLua)
 
-var errDamaged = errors.New("stored value is not a token")
+// errDamaged is Load's error for a value that is not a token. It matches
+// zohoauth.ErrStoreDamaged, so a Source does not refresh over it.
+var errDamaged error = damagedValue{}
+
+type damagedValue struct{}
+
+func (damagedValue) Error() string        { return "stored value is not a token" }
+func (damagedValue) Is(target error) bool { return target == zohoauth.ErrStoreDamaged }
 
 // decode parses a stored value read at now. Its errors never quote the
 // value, which holds secrets.
