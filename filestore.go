@@ -372,9 +372,32 @@ func (s *FileStore) Save(ctx context.Context, tok *Token) error {
 			return err
 		}
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(s.path)+".*.tmp")
+	replaced, err := replaceFile(ctx, s.path, data)
+	switch {
+	case err == nil:
+		s.removeStaleTemps(dir, time.Now())
+		return nil
+	case replaced:
+		return fmt.Errorf("zohoauth: token file %s was replaced, but its folder could not be flushed to disk, "+
+			"so a system crash may bring back the previous token: %w", s.path, bare(err))
+	}
+	var step *stepError
+	if errors.As(err, &step) {
+		return s.saveFailed(step.step, step.err)
+	}
+	return err // ctx's
+}
+
+// replaceFile writes data to path atomically: a temporary file in the same
+// folder, fsync, rename, fsync of the folder. A crash leaves the old content
+// or the new, never a torn file. replaced reports whether the new content
+// is in place, which it is when only the folder's flush failed. Errors are
+// *stepError, except ctx's, returned as it is.
+func replaceFile(ctx context.Context, path string, data []byte) (replaced bool, err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return s.saveFailed("cannot create a temporary file beside it", err)
+		return false, &stepError{"cannot create a temporary file beside it", err}
 	}
 	committed := false
 	defer func() {
@@ -384,28 +407,32 @@ func (s *FileStore) Save(ctx context.Context, tok *Token) error {
 		}
 	}()
 	if _, err := tmp.Write(data); err != nil {
-		return s.saveFailed("cannot write the temporary file", err)
+		return false, &stepError{"cannot write the temporary file", err}
 	}
 	if err := tmp.Sync(); err != nil {
-		return s.saveFailed("cannot flush the temporary file to disk", err)
+		return false, &stepError{"cannot flush the temporary file to disk", err}
 	}
 	if err := tmp.Close(); err != nil {
-		return s.saveFailed("cannot close the temporary file", err)
+		return false, &stepError{"cannot close the temporary file", err}
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return false, err
 	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
-		return s.saveFailed("cannot move the temporary file into place", err)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return false, &stepError{"cannot move the temporary file into place", err}
 	}
 	committed = true
-	s.removeStaleTemps(dir, time.Now())
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("zohoauth: token file %s was replaced, but its folder could not be flushed to disk, "+
-			"so a system crash may bring back the previous token: %w", s.path, bare(err))
-	}
-	return nil
+	return true, syncDir(dir)
 }
+
+// stepError is a step of replaceFile that failed, and why.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
 
 // staleTempAge is how old a temporary file beside the token file must be
 // before Save deletes it as the leftover of a crashed save. A save in
