@@ -119,7 +119,8 @@ func (c *Config) revoke(ctx context.Context, refreshToken string, tok *Token) er
 		return &Error{Op: op, Err: err}
 	}
 	form := url.Values{"token": {refreshToken}}
-	status, body, err := c.post(ctx, base+"/oauth/v2/token/revoke", form, nil)
+	a, err := c.post(ctx, base+"/oauth/v2/token/revoke", form, nil)
+	status, body := a.status, a.body
 	if err != nil {
 		return transportError(op, status, err, form)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Sentinel errors for the conditions callers act on. Test with errors.Is; an
@@ -83,6 +84,10 @@ type Error struct {
 	Description string
 	// Class tells reauth, throttled and transient failures apart.
 	Class Class
+	// RetryAfter is how long Zoho asked to wait before the next try (a
+	// Retry-After header, or details.retry_after in the body), or how long
+	// this package holds the next try back; 0 when nothing says.
+	RetryAfter time.Duration
 	// Err is the underlying cause (network error, decode error), if any.
 	Err error
 }
@@ -101,6 +106,9 @@ func (e *Error) Error() string {
 	}
 	if e.Err != nil {
 		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, "; next try in %v", e.RetryAfter.Round(time.Second))
 	}
 	if hint := e.hint(); hint != "" {
 		b.WriteString(" (" + hint + ")")
@@ -160,6 +168,15 @@ func classify(code, desc string, status int) Class {
 	}
 	if status >= 500 {
 		return ClassTransient
+	}
+	return ClassUnknown
+}
+
+// classOf is err's class: an *Error's own, else unknown.
+func classOf(err error) Class {
+	var ze *Error
+	if errors.As(err, &ze) {
+		return ze.Class
 	}
 	return ClassUnknown
 }

@@ -108,7 +108,7 @@ func FuzzTokenResponse(f *testing.F) {
 			return
 		}
 		cfg := &Config{ClientID: "client-FUZZ", ClientSecret: fuzzClientSecret, HTTPClient: &http.Client{
-			Transport: answer(status, body),
+			Transport: answerWith(status, body),
 		}}
 		if status >= 500 { // retried with real waits; one attempt is enough here
 			return
@@ -135,7 +135,7 @@ type fuzzRoundTrip func(*http.Request) (*http.Response, error)
 
 func (f fuzzRoundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-func answer(status int, body []byte) http.RoundTripper {
+func answerWith(status int, body []byte) http.RoundTripper {
 	return fuzzRoundTrip(func(r *http.Request) (*http.Response, error) {
 		if r.Body != nil {
 			r.Body.Close()

@@ -63,9 +63,6 @@ func (s *Source) startFlight(ctx context.Context, forced bool) *flight {
 	case st == stale || st == fresh:
 		job.reason = reasonStale
 	}
-	if job.reason == reasonStale || job.reason == reasonExpired {
-		s.back.lifeLived()
-	}
 	s.wg.Add(1)
 	go s.fly(ctx, f, job)
 	return f
@@ -96,7 +93,22 @@ func (s *Source) obtain(ctx context.Context, job refreshJob) (*Token, error) {
 	case c.adopted != nil:
 		return c.adopted, nil
 	}
-	return s.mintAndSave(ctx, job, c)
+	st := s.loadState(ctx)
+	if err := st.admit(job, c.base, time.Now()); err != nil {
+		s.saveState(ctx, st)
+		return nil, s.fail(err, job)
+	}
+	tok, err := s.mintAndSave(ctx, job, c)
+	if err != nil {
+		s.mu.Lock()
+		next := s.back.nextTry
+		s.mu.Unlock()
+		st.hold(next, classOf(err))
+	} else {
+		st.minted(tok, time.Now())
+	}
+	s.saveState(ctx, st)
+	return tok, err
 }
 
 // consultation is what a refresh learnt from the store.
@@ -282,7 +294,7 @@ func (s *Source) fail(err error, job refreshJob) error {
 	if snap := s.cur.Load(); snap.usable(now) {
 		usableUntil = snap.useBy
 	}
-	s.back.failed(err, now, usableUntil)
+	s.back.failed(err, now, usableUntil, spread(s.calls, zohoMintLimit, zohoMintWindow))
 	next := s.back.nextTry
 	s.mu.Unlock()
 	level := slog.LevelWarn

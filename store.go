@@ -42,6 +42,40 @@ type Locker interface {
 	Lock(ctx context.Context, lease time.Duration) (unlock func(), err error)
 }
 
+// Ledger is implemented by stores that are also Lockers and keep, beside
+// the token, what every Source sharing them must know together to stay
+// within Zoho's limits, which belong to the refresh token and not to a
+// process: the token calls made for it (Zoho allows 10 in 10 minutes) and a
+// small state of the package's own (when the next call may be made, which
+// fresh token the API refused). With a Ledger store, every Source and
+// process sharing it counts against one budget; a store that is not a
+// Ledger gives each Source a budget of its own.
+//
+// Contract, for every implementation:
+//   - TakeCall records a token call to be sent at at (now, or later for a
+//     retry after its wait) if fewer than limit recorded calls are younger
+//     than window at now; otherwise it records nothing. It returns ok and the
+//     recorded calls younger than window, oldest first, the new one included
+//     when ok. Checking and recording are one atomic step for every user of
+//     the store, wherever it runs; the store may forget calls older than
+//     window and must keep no more than limit.
+//   - LoadState returns the bytes SaveState last stored, or nil and no error
+//     when none were. SaveState replaces them, completely or not at all;
+//     states are at most MaxLedgerState bytes, and a store refuses larger
+//     ones and treats a larger stored value as none. Sources call both only
+//     while they hold the store's lock.
+//   - The methods are safe for concurrent use; ctx bounds each call.
+//
+// zohotest/storetest checks a Ledger against this contract.
+type Ledger interface {
+	TakeCall(ctx context.Context, now, at time.Time, limit int, window time.Duration) (ok bool, calls []time.Time, err error)
+	LoadState(ctx context.Context) ([]byte, error)
+	SaveState(ctx context.Context, state []byte) error
+}
+
+// MaxLedgerState bounds the state a Ledger keeps, in bytes.
+const MaxLedgerState = 4 << 10
+
 // Deleter is implemented by stores that can remove their token, as done after
 // the refresh token is revoked.
 type Deleter interface {
@@ -49,9 +83,11 @@ type Deleter interface {
 }
 
 // MemoryStore keeps a token in memory. It survives nothing, but lets several
-// Sources in one process share one token and one refresh. The zero value is
-// an empty store ready to use.
+// Sources in one process share one token, one refresh and one budget of
+// token calls (it is a Locker and a Ledger). The zero value is an empty
+// store ready to use.
 type MemoryStore struct {
+	memLedger
 	mu   sync.Mutex
 	tok  *Token
 	lock semaphore // created on first Lock
@@ -86,6 +122,21 @@ func (m *MemoryStore) Save(ctx context.Context, tok *Token) error {
 	m.tok = &c
 	m.mu.Unlock()
 	return nil
+}
+
+// TakeCall implements Ledger for the Sources of this process.
+func (m *MemoryStore) TakeCall(ctx context.Context, now, at time.Time, limit int, window time.Duration) (bool, []time.Time, error) {
+	return m.memLedger.TakeCall(ctx, now, at, limit, window)
+}
+
+// LoadState implements Ledger.
+func (m *MemoryStore) LoadState(ctx context.Context) ([]byte, error) {
+	return m.memLedger.LoadState(ctx)
+}
+
+// SaveState implements Ledger.
+func (m *MemoryStore) SaveState(ctx context.Context, state []byte) error {
+	return m.memLedger.SaveState(ctx, state)
 }
 
 // Delete forgets the saved token.

@@ -51,12 +51,16 @@ type tokenResponse struct {
 // out. gate, when set, is asked before every attempt.
 func (c *Config) tokenCall(ctx context.Context, op, base string, form url.Values, prev *Token, gate callGate) (*Token, error) {
 	start := time.Now()
-	status, body, err := c.post(ctx, base+"/oauth/v2/token", form, gate)
+	a, err := c.post(ctx, base+"/oauth/v2/token", form, gate)
 	if err != nil {
-		return nil, transportError(op, status, err, form)
+		return nil, transportError(op, a.status, err, form)
 	}
-	tok, err := parseTokenResponse(op, status, body, form, start)
+	tok, err := parseTokenResponse(op, a.status, a.body, form, start)
 	if err != nil {
+		var ze *Error
+		if errors.As(err, &ze) {
+			ze.RetryAfter = a.retryAfter // carried into the Source's next try
+		}
 		return nil, err
 	}
 	if tok.APIDomain != "" && !validAPIDomain(tok.APIDomain) {
@@ -95,15 +99,23 @@ type callGate interface {
 	allowCall(ctx context.Context, at time.Time, retry bool) bool
 }
 
-// post sends one form POST with bounded retries and returns the status and
-// at most maxBody bytes of the body.
-func (c *Config) post(ctx context.Context, endpoint string, form url.Values, gate callGate) (int, []byte, error) {
+// answer is what the token endpoint said to one call.
+type answer struct {
+	status int
+	body   []byte // at most maxBody bytes
+	// retryAfter is the wait a Retry-After header or Zoho's
+	// details.retry_after asked for, 0 if none.
+	retryAfter time.Duration
+}
+
+// post sends one form POST with bounded retries and returns the last answer.
+func (c *Config) post(ctx context.Context, endpoint string, form url.Values, gate callGate) (answer, error) {
 	if gate != nil && !gate.allowCall(ctx, time.Now(), false) {
-		return 0, nil, errBudget
+		return answer{}, errBudget
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, endpoint, []byte(form.Encode()))
 	if err != nil {
-		return 0, nil, err
+		return answer{}, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
@@ -112,18 +124,31 @@ func (c *Config) post(ctx context.Context, endpoint string, form url.Values, gat
 		if resp != nil {
 			resp.Body.Close()
 		}
-		return 0, nil, err
+		return answer{}, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	a := answer{status: resp.StatusCode}
+	a.body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return resp.StatusCode, nil, fmt.Errorf("reading the response: %w", err)
+		return a, fmt.Errorf("reading the response: %w", err)
 	}
-	if len(body) > maxBody {
-		return resp.StatusCode, nil, errors.New("response is larger than 1 MiB")
+	if len(a.body) > maxBody {
+		return answer{status: a.status}, errors.New("response is larger than 1 MiB")
 	}
-	return resp.StatusCode, body, nil
+	if wait, ok := retryAfterHeader(resp.Header.Get("Retry-After")); ok {
+		a.retryAfter = wait
+	}
+	if wait, ok := retryAfterBody(a.body); ok && wait > a.retryAfter {
+		a.retryAfter = wait
+	}
+	a.retryAfter = min(a.retryAfter, maxRetryAfter)
+	return a, nil
 }
+
+// maxRetryAfter bounds a wait the token endpoint asks for: Zoho's throttle
+// window. A longer one is a mistake or hostile, and would stop refreshes for
+// good.
+const maxRetryAfter = zohoMintWindow
 
 // retryClient makes the attempts of one token call over c's HTTP client,
 // which never follows a redirect: a client secret must not be forwarded to

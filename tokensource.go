@@ -21,8 +21,11 @@ type Rejecter interface {
 	Reject(tok *Token)
 }
 
-// expiryDelta: a token this close to its expiry is not sent any more.
-const expiryDelta = 10 * time.Second
+// expiryDelta: a token this close to its expiry is not sent any more. A
+// second covers the trip to Zoho; a token that still arrives late is
+// recovered by the Transport's 401 replay, with the refresh that the refresh
+// window started minutes earlier already done.
+const expiryDelta = time.Second
 
 // Source is a TokenSource that keeps a Zoho access token fresh.
 //
@@ -55,12 +58,17 @@ type Source struct {
 	stopBg context.CancelFunc
 	wg     sync.WaitGroup
 
+	// ledger keeps the call budget and the refresh state: the store's when
+	// it is a Locker and a Ledger, else own.
+	ledger Ledger
+	own    *memLedger
+
 	mu       sync.Mutex
 	flight   *flight
 	closed   bool
 	back     backoff
-	calls    callLog
-	unlocked time.Time // last refresh done without the store's lock
+	calls    []time.Time // the budget's calls in its window, as last seen
+	unlocked time.Time   // last refresh done without the store's lock
 }
 
 // mintFunc gets a new token for a refresh: from base's refresh token, or,
@@ -130,7 +138,13 @@ func (sn *snapshot) token() *Token {
 func NewSource(cfg *Config, opts ...Option) *Source { return newSource(cfg, mintByRefresh, opts) }
 
 func newSource(cfg *Config, mint mintFunc, opts []Option) *Source {
-	s := &Source{cfg: *cfg, options: newOptions(opts), mint: mint}
+	s := &Source{cfg: *cfg, options: newOptions(opts), mint: mint, own: &memLedger{}}
+	s.ledger = s.own
+	if l, ok := s.store.(Ledger); ok {
+		if _, ok := s.store.(Locker); ok {
+			s.ledger = l
+		}
+	}
 	s.bg, s.stopBg = context.WithCancel(context.Background())
 	if s.start != nil {
 		s.install(s.start, time.Now(), false)
@@ -184,12 +198,10 @@ func (s *Source) reject(tok *Token, ambiguous bool) {
 	if snap == nil || snap.rejected || snap.tok.AccessToken != tok.AccessToken {
 		return
 	}
-	now := time.Now()
-	s.back.rejected(snap.minted && now.Sub(snap.installed) < rejectGrace, now)
 	r := *snap
 	r.rejected, r.ambiguous = true, ambiguous
 	s.cur.Store(&r)
-	s.log.Debug("zohoauth: access token rejected by the API", "young_rejections", s.back.rejects)
+	s.log.Debug("zohoauth: access token rejected by the API")
 }
 
 // Close stops background refreshes and waits for them to end. A token that
@@ -277,14 +289,23 @@ func (s *Source) heldBack(snap *snapshot, now time.Time, forced bool) (*Token, e
 
 // outcome is what a caller gets from the flight it waited for.
 func (s *Source) outcome(f *flight, forced bool) (*Token, error) {
-	if f.err != nil && !forced {
-		// The refresh failed, but a token that still works may have been
-		// installed from the store: better than nothing.
-		if snap := s.cur.Load(); snap.usable(time.Now()) {
-			return snap.tok, nil
-		}
+	if f.err == nil || forced {
+		return f.tok, f.err
 	}
-	return f.tok, f.err
+	// The refresh failed, but a token that still works may have been
+	// installed from the store: better than nothing. Otherwise the caller
+	// gets what any caller gets during the backoff that failure set.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	snap := s.cur.Load()
+	switch {
+	case snap.usable(now):
+		return snap.tok, nil
+	case s.back.holds(now):
+		return s.heldBack(snap, now, false)
+	}
+	return nil, f.err
 }
 
 // succeed installs tok and clears the failure state.

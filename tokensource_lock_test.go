@@ -69,7 +69,7 @@ func TestExpiryDuringStaleRefreshWithoutLock(t *testing.T) {
 		f := newFake()
 		store := &slowBrokenLockStore{}
 		tok := f.freshToken()
-		tok.Expiry = time.Now().Add(13 * time.Second) // stale; not sent after 3 s
+		tok.Expiry = time.Now().Add(4 * time.Second) // stale; not sent after 3 s
 		_ = store.MemoryStore.Save(bg(), tok)
 		src := zohoauth.NewSource(f.config(), zohoauth.WithStore(store), zohoauth.WithToken(tok))
 		defer src.Close()
