@@ -124,7 +124,7 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("stats after the run: %+v", st)
 	}
 	access, _ := s.IssueToken("us")
-	r := api(t, c, "GET", "https://www.zohoapis.com/crm/v8/Leads", access, "")
+	r := api(t, c, "GET", "https://www.zohoapis.com/crm/v8/Leads?fields=Last_Name", access, "")
 	if n := r.JSON["info"].(map[string]any)["count"]; n != float64(workers/2*rounds) {
 		t.Errorf("US lists %v records, want %d", n, workers/2*rounds)
 	}
@@ -136,13 +136,14 @@ func TestStats(t *testing.T) {
 	a2, _ := s.IssueToken("eu")
 	refresh(t, c, s.DC("us"), rt)
 	postToken(t, c, s.DC("eu").AccountsURL, form("grant_type", "client_credentials", "scope", "ZohoCRM.modules.ALL", "soid", "ZohoCRM.1"))
-	api(t, c, "GET", "https://www.zohoapis.com/crm/v8/Leads", a1, "")
-	apiAuth(t, c, "GET", "https://www.zohoapis.eu/crm/v8/Leads", "Bearer "+a2, "")
-	api(t, c, "GET", "https://www.zohoapis.eu/crm/v8/Leads", "", "")
+	api(t, c, "GET", "https://www.zohoapis.com/crm/v8/Leads?fields=Last_Name", a1, "")
+	apiAuth(t, c, "GET", "https://www.zohoapis.eu/crm/v8/Leads?fields=Last_Name", "Bearer "+a2, "")
+	api(t, c, "GET", "https://www.zohoapis.eu/crm/v8/Leads?fields=Last_Name", "", "")
 
 	st := s.Stats()
 	wantHeaders := []string{"Zoho-oauthtoken " + a1, "Bearer " + a2, ""}
-	if st.LiveTokens != 4 || st.APICalls != 3 || st.Unauthorized != 1 || len(st.AuthHeaders) != 3 ||
+	// A Bearer header is refused like a missing one by default.
+	if st.LiveTokens != 4 || st.APICalls != 3 || st.Unauthorized != 2 || len(st.AuthHeaders) != 3 || st.ProductCalls["crm"] != 3 ||
 		st.TokenCalls["refresh_token"] != 1 || st.TokenCalls["client_credentials"] != 1 || st.TokenCalls["authorization_code"] != 0 {
 		t.Errorf("stats: %+v", st)
 	}
