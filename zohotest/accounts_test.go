@@ -56,7 +56,7 @@ func TestRealHosts(t *testing.T) {
 			t.Error("DC(\"in\") did not panic")
 		}
 	}()
-	s.DC("in")
+	s.DC("in") // not modelled
 }
 
 func TestTokenParamsInQueryString(t *testing.T) {
@@ -345,5 +345,72 @@ func TestTokenShape(t *testing.T) {
 			}
 			seen[tok] = true
 		}
+	}
+}
+
+// The quirk a client must survive: a refresh answer without api_domain.
+func TestOmitAPIDomainOnRefresh(t *testing.T) {
+	s, c := newServer(t, zohotest.Options{OmitAPIDomainOnRefresh: true})
+	r := exchange(t, c, s.DC("eu"), s.NewGrantCode("eu"))
+	if r.str("api_domain") != "https://www.zohoapis.eu" {
+		t.Errorf("exchange answer without api_domain: %s", r.Raw)
+	}
+	r = refresh(t, c, s.DC("eu"), r.str("refresh_token"))
+	wantToken(t, r)
+	if r.has("api_domain") || r.has("refresh_token") {
+		t.Errorf("refresh answer: %s, want neither api_domain nor refresh_token", r.Raw)
+	}
+}
+
+// Zoho counts in whole seconds: a lifetime under a second (or between two
+// seconds) is rounded up, so the token lives as long as expires_in says
+// and expires_in is never 0.
+func TestSubSecondLifetime(t *testing.T) {
+	for _, tt := range []struct {
+		lifetime time.Duration
+		secs     float64
+	}{
+		{time.Nanosecond, 1}, {300 * time.Millisecond, 1}, {time.Second, 1}, {1500 * time.Millisecond, 2},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			s, c := newServer(t, zohotest.Options{AccessTokenLifetime: tt.lifetime})
+			r := exchange(t, c, s.DC("us"), s.NewGrantCode("us"))
+			if r.JSON["expires_in"] != tt.secs {
+				t.Errorf("lifetime %v: expires_in %v, want %v", tt.lifetime, r.JSON["expires_in"], tt.secs)
+			}
+			tok := r.str("access_token")
+			life := time.Duration(tt.secs) * time.Second
+			time.Sleep(life - time.Nanosecond)
+			if got := api(t, c, "GET", "https://www.zohoapis.com/crm/v8/Leads?fields=Last_Name", tok, ""); got.Status != http.StatusNoContent {
+				t.Errorf("lifetime %v: dead before expires_in: %d", tt.lifetime, got.Status)
+			}
+			time.Sleep(time.Nanosecond)
+			if got := api(t, c, "GET", "https://www.zohoapis.com/crm/v8/Leads?fields=Last_Name", tok, ""); got.Status != http.StatusUnauthorized {
+				t.Errorf("lifetime %v: alive after expires_in: %d", tt.lifetime, got.Status)
+			}
+		})
+	}
+}
+
+// The AE data center stands beside US and EU, with its own hosts, codes
+// and tokens.
+func TestAEDataCenter(t *testing.T) {
+	s, c := newServer(t, zohotest.Options{})
+	ae := s.DC("ae")
+	if ae != (zohotest.DC{Location: "ae", AccountsURL: "https://accounts.zoho.ae", APIDomain: "https://www.zohoapis.ae"}) {
+		t.Errorf("DC(ae) = %+v", ae)
+	}
+	r := exchange(t, c, ae, s.NewGrantCode("ae"))
+	wantToken(t, r)
+	if r.str("api_domain") != "https://www.zohoapis.ae" {
+		t.Errorf("api_domain %q", r.str("api_domain"))
+	}
+	wantTokenError(t, refresh(t, c, s.DC("us"), r.str("refresh_token")), "invalid_client")
+	wantTokenError(t, exchange(t, c, ae, s.NewGrantCode("eu")), "invalid_code")
+	if got := api(t, c, "GET", "https://www.zohoapis.com/crm/v8/Leads?fields=Last_Name", r.str("access_token"), ""); got.Raw != invalidToken {
+		t.Errorf("AE token at the US API: %d %s", got.Status, got.Raw)
+	}
+	if got := api(t, c, "GET", "https://sandbox.zohoapis.ae/crm/v8/Leads?fields=Last_Name", r.str("access_token"), ""); got.Status != http.StatusNoContent {
+		t.Errorf("AE token at the AE sandbox: %d %s", got.Status, got.Raw)
 	}
 }

@@ -51,13 +51,17 @@ func numeric(v string) bool {
 
 var errBooksOrg = answer{400, `{"code":2,"message":"Invalid value passed for organization_id"}`}
 
-func booksOrg(c *call) (string, bool) {
-	org := c.r.URL.Query().Get("organization_id")
-	if !numeric(org) {
-		writeAnswer(c.w, errBooksOrg)
+// orgID returns v when it is an organization id, or answers bad.
+func orgID(c *call, v string, bad answer) (string, bool) {
+	if !numeric(v) {
+		writeAnswer(c.w, bad)
 		return "", false
 	}
-	return org, true
+	return v, true
+}
+
+func booksOrg(c *call) (string, bool) {
+	return orgID(c, c.r.URL.Query().Get("organization_id"), errBooksOrg)
 }
 
 func listBooksInvoices(s *Server, c *call) {
@@ -151,13 +155,10 @@ func createWorkDriveFolder(s *Server, c *call) {
 
 // Desk: GET and POST /api/v1/tickets with the orgId header.
 
+var errDeskOrg = answer{400, `{"errorCode":"INVALID_DATA","message":"The orgId header is missing or not an organization id."}`}
+
 func deskOrg(c *call) (string, bool) {
-	org := c.r.Header.Get("orgId")
-	if !numeric(org) {
-		writeAnswer(c.w, answer{400, `{"errorCode":"INVALID_DATA","message":"The orgId header is missing or not an organization id."}`})
-		return "", false
-	}
-	return org, true
+	return orgID(c, c.r.Header.Get("orgId"), errDeskOrg)
 }
 
 func listDeskTickets(s *Server, c *call) {

@@ -47,6 +47,7 @@ func (t memTransport) roundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	in := req.Clone(ctx) // the handler must not change the caller's request
+	in.Header = canonical(req.Header)
 	in.RequestURI = req.URL.RequestURI()
 	if in.Host == "" {
 		in.Host = req.URL.Host
@@ -80,4 +81,15 @@ func (s *Server) handlerFor(req *http.Request) (http.Handler, error) {
 		return h, nil
 	}
 	return nil, fmt.Errorf("zohotest: %s is not a Zoho host served by the fake; the in-memory transport never uses the network", u.Host)
+}
+
+// canonical returns h with every name in canonical form, as a server reads
+// a request off the wire: a client that sets h["orgId"] directly is heard.
+func canonical(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for k, vs := range h {
+		ck := http.CanonicalHeaderKey(k)
+		out[ck] = append(out[ck], vs...)
+	}
+	return out
 }
