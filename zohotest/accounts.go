@@ -127,6 +127,7 @@ func (s *Server) newAccessLocked(location string, scopes []string, now time.Time
 		expires:  now.Add(s.opts.AccessTokenLifetime),
 	}
 	s.access[at.value] = at
+	s.stats.AccessTokens = append(s.stats.AccessTokens, at.value)
 	return at
 }
 

@@ -134,6 +134,9 @@ type Stats struct {
 	ThrottleHits int
 	// LiveTokens is the number of access tokens the API would accept now.
 	LiveTokens int
+	// AccessTokens lists every access token the Server minted, oldest
+	// first, live or not: what a test checks its logs and errors for.
+	AccessTokens []string
 	// APICalls counts requests to the APIs of every product, whatever
 	// their outcome.
 	APICalls int
@@ -372,6 +375,7 @@ func (s *Server) Stats() Stats {
 	st.TokenCalls = maps.Clone(s.stats.TokenCalls)
 	st.ProductCalls = maps.Clone(s.stats.ProductCalls)
 	st.AuthHeaders = slices.Clone(s.stats.AuthHeaders)
+	st.AccessTokens = slices.Clone(s.stats.AccessTokens)
 	st.TokenRequests = make([]TokenRequest, len(s.stats.TokenRequests))
 	for i, tr := range s.stats.TokenRequests {
 		tr.Form, tr.Query = cloneValues(tr.Form), cloneValues(tr.Query)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -152,8 +153,11 @@ func TestStats(t *testing.T) {
 			t.Errorf("AuthHeaders[%d] = %q, want %q", i, st.AuthHeaders[i], h)
 		}
 	}
-	st.AuthHeaders[0], st.TokenCalls["x"] = "changed", 9 // a copy
-	if again := s.Stats(); again.AuthHeaders[0] == "changed" || again.TokenCalls["x"] != 0 {
+	if len(st.AccessTokens) != 4 || st.AccessTokens[0] != a1 || st.AccessTokens[1] != a2 || slices.Contains(st.AccessTokens, "") {
+		t.Errorf("AccessTokens = %q, want the 4 minted, oldest first", st.AccessTokens)
+	}
+	st.AuthHeaders[0], st.TokenCalls["x"], st.AccessTokens[0] = "changed", 9, "changed" // a copy
+	if again := s.Stats(); again.AuthHeaders[0] == "changed" || again.TokenCalls["x"] != 0 || again.AccessTokens[0] != a1 {
 		t.Error("Stats shares memory with the server")
 	}
 
