@@ -213,13 +213,19 @@ func (s *Server) tokenJSON(at *accessToken, refresh, apiDomain string) tokenResp
 }
 
 func (s *Server) serveAccounts(d *dataCenter, w http.ResponseWriter, r *http.Request) {
+	sw := &statusWriter{ResponseWriter: w, record: -1}
 	switch r.URL.Path {
 	case "/oauth/v2/token":
-		s.serveToken(d, w, r)
+		s.serveToken(d, sw, r)
 	case "/oauth/v2/token/revoke":
-		s.serveRevoke(d, w, r)
+		s.serveRevoke(d, sw, r)
 	default:
 		http.NotFound(w, r)
+	}
+	if sw.record >= 0 {
+		s.mu.Lock()
+		s.stats.TokenRequests[sw.record].Status = sw.status
+		s.mu.Unlock()
 	}
 }
 
@@ -238,8 +244,12 @@ func parsePost(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// recordLocked adds r, whose form is parsed, to Stats.TokenRequests.
-func (s *Server) recordLocked(d *dataCenter, r *http.Request) {
+// recordLocked adds r, whose form is parsed, to Stats.TokenRequests; w
+// fills in the answer's status when it is done.
+func (s *Server) recordLocked(d *dataCenter, w http.ResponseWriter, r *http.Request) {
+	if sw, ok := w.(*statusWriter); ok {
+		sw.record = len(s.stats.TokenRequests)
+	}
 	s.stats.TokenRequests = append(s.stats.TokenRequests, TokenRequest{
 		At:       time.Now(),
 		Location: d.location,
@@ -255,7 +265,7 @@ func (s *Server) serveToken(d *dataCenter, w http.ResponseWriter, r *http.Reques
 		return
 	}
 	s.mu.Lock()
-	s.recordLocked(d, r)
+	s.recordLocked(d, w, r)
 	s.stats.TokenCalls[r.Form.Get("grant_type")]++
 	f := s.takeFaultLocked()
 	s.mu.Unlock()
@@ -343,7 +353,7 @@ func (s *Server) serveRevoke(d *dataCenter, w http.ResponseWriter, r *http.Reque
 	}
 	token := r.Form.Get("token")
 	s.mu.Lock()
-	s.recordLocked(d, r)
+	s.recordLocked(d, w, r)
 	s.stats.TokenCalls["revoke"]++
 	found := false
 	if rt := s.refresh[token]; rt != nil && rt.location == d.location {

@@ -205,7 +205,10 @@ func (s *Server) listRecords(c *call, key string) {
 	}
 	s.mu.Lock()
 	all := s.crm[key]
-	from := min((page-1)*perPage, len(all))
+	from := len(all)
+	if page-1 <= len(all)/perPage { // no overflow: (page-1)*perPage <= len(all)
+		from = (page - 1) * perPage
+	}
 	to := min(from+perPage, len(all))
 	data := make([]json.RawMessage, 0, to-from)
 	for _, rec := range all[from:to] {

@@ -224,10 +224,12 @@ func (s *Server) hostHandler(d *dataCenter, prefix string) http.Handler {
 	})
 }
 
-// statusWriter remembers the status of the answer.
+// statusWriter remembers the status of the answer, and which of
+// Stats.TokenRequests it answers (-1: none).
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	record int
 }
 
 func (w *statusWriter) WriteHeader(status int) {

@@ -39,14 +39,19 @@ func TestScriptedTokenReplies(t *testing.T) {
 
 		st := s.Stats()
 		var at []time.Duration
+		var statuses []int
 		for _, tr := range st.TokenRequests {
 			at = append(at, tr.At.Sub(start))
+			statuses = append(statuses, tr.Status)
 			if tr.Location != "us" || tr.Path != "/oauth/v2/token" || tr.Form.Get("refresh_token") != rt || len(tr.Query) != 0 {
 				t.Errorf("recorded %+v", tr)
 			}
 		}
 		if want := []time.Duration{0, 2 * time.Second, 2 * time.Second, 2 * time.Second, 5 * time.Second}; !slices.Equal(at, want) {
 			t.Errorf("arrivals %v, want %v", at, want)
+		}
+		if want := []int{503, 200, 200, 502, 200}; !slices.Equal(statuses, want) {
+			t.Errorf("statuses %v, want %v", statuses, want)
 		}
 		if st.TokenCalls["refresh_token"] != 5 {
 			t.Errorf("TokenCalls = %v", st.TokenCalls)
@@ -93,6 +98,9 @@ func TestFaultHeaderOnlyOnFaults(t *testing.T) {
 	if err == nil {
 		resp.Body.Close()
 		t.Error("the scripted drop answered")
+	}
+	if st := s.Stats(); st.TokenRequests[1].Status != 0 || st.TokenRequests[0].Status != 200 {
+		t.Errorf("statuses of a normal and a dropped call: %d, %d; want 200, 0", st.TokenRequests[0].Status, st.TokenRequests[1].Status)
 	}
 }
 

@@ -158,6 +158,9 @@ type TokenRequest struct {
 	Path     string     // "/oauth/v2/token" or "/oauth/v2/token/revoke"
 	Form     url.Values // parameters of the form body
 	Query    url.Values // parameters of the query string
+	// Status is the HTTP status of the answer, 0 while it is pending or
+	// when the connection was dropped.
+	Status int
 }
 
 // Fault makes the token endpoint (POST /oauth/v2/token) misbehave. Fields
@@ -417,6 +420,9 @@ func (s *Server) wait(ctx context.Context, d time.Duration) error {
 // abort ends a request without an answer: the in-memory transport returns
 // err, a network server drops the connection.
 func abort(w http.ResponseWriter, err error) {
+	if sw, ok := w.(*statusWriter); ok {
+		w = sw.ResponseWriter
+	}
 	if mw, ok := w.(*memWriter); ok {
 		mw.err = err
 		return
