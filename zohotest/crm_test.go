@@ -128,6 +128,9 @@ func TestCRMPages(t *testing.T) {
 			t.Errorf("%s: %s, want records %d..%d and more_records %v", tt.query, r.Raw, tt.from, tt.from+tt.count-1, tt.more)
 		}
 	}
+	if r := page("page=2147483647"); r.Status != http.StatusNoContent {
+		t.Errorf("the last possible page: %d %s, want 204", r.Status, r.Raw)
+	}
 	if r := page("per_page=2&page=4"); r.Status != http.StatusNoContent || r.Raw != "" {
 		t.Errorf("a page past the last: %d %s, want 204", r.Status, r.Raw)
 	}
