@@ -195,6 +195,9 @@ func runFleet(tb testing.TB, kind, spec string, store zohoauth.Store, procs int,
 		// expiry (10 tokens per 10 minutes).
 		ThrottleLimit: -1,
 		MaxLiveTokens: -1,
+		// x/oauth2 sends "Authorization: Bearer"; the comparison is about
+		// refresh coordination, not the header.
+		AcceptBearer: true,
 	})
 	defer z.Close()
 	log := &callLog{next: z.Handler("us")}

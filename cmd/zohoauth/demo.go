@@ -149,14 +149,20 @@ func (d *demo) send(ctx context.Context, client *http.Client, method, path, body
 // get lists the Leads with d's client and wants 200, or 204 (Zoho's answer
 // while there are none).
 func (d *demo) get(ctx context.Context, client *http.Client) error {
+	_, err := d.getStatus(ctx, client)
+	return err
+}
+
+// getStatus is get, also returning the status.
+func (d *demo) getStatus(ctx context.Context, client *http.Client) (int, error) {
 	status, body, err := d.send(ctx, client, http.MethodGet, "/crm/v8/Leads?fields=Last_Name", "")
 	if err != nil {
-		return fmt.Errorf("GET /crm/v8/Leads failed: %v", err)
+		return 0, fmt.Errorf("GET /crm/v8/Leads failed: %v", err)
 	}
 	if status != http.StatusOK && status != http.StatusNoContent {
-		return fmt.Errorf("GET /crm/v8/Leads answered %d, want 200 or 204: %.200s", status, body)
+		return 0, fmt.Errorf("GET /crm/v8/Leads answered %d, want 200 or 204: %.200s", status, body)
 	}
-	return nil
+	return status, nil
 }
 
 // lastAuth is the Authorization header of the fake's latest API request.
@@ -197,7 +203,8 @@ func (d *demo) exchange(ctx context.Context) (string, error) {
 }
 
 func (d *demo) apiCall(ctx context.Context) (string, error) {
-	if err := d.get(ctx, d.client); err != nil {
+	status, err := d.getStatus(ctx, d.client)
+	if err != nil {
 		return "", err
 	}
 	if d.lastAuth() != auth(d.first) {
@@ -206,7 +213,7 @@ func (d *demo) apiCall(ctx context.Context) (string, error) {
 	if err := d.wantCalls(0); err != nil {
 		return "", err
 	}
-	return "GET /crm/v8/Leads got 204 (no records yet) with the exchanged access token", nil
+	return fmt.Sprintf("GET /crm/v8/Leads got %d (%s) with the exchanged access token", status, http.StatusText(status)), nil
 }
 
 // waitPastExpiry sleeps until tok has expired and says how long it slept.
@@ -228,7 +235,8 @@ func (d *demo) expiry(ctx context.Context) (string, error) {
 	if err := d.wantCalls(0); err != nil {
 		return "", fmt.Errorf("before the expiry: %w", err)
 	}
-	if err := d.get(ctx, d.client); err != nil {
+	status, err := d.getStatus(ctx, d.client)
+	if err != nil {
 		return "", err
 	}
 	if err := d.wantCalls(1); err != nil {
@@ -241,8 +249,8 @@ func (d *demo) expiry(ctx context.Context) (string, error) {
 	if d.lastAuth() != auth(stored) || stored.AccessToken == d.first.AccessToken || stored.RefreshToken != d.first.RefreshToken {
 		return "", errors.New("the request after the refresh did not carry the new, stored access token")
 	}
-	return fmt.Sprintf("%.1fs later the access token had expired; the next GET waited for one refresh, got an answer, and the new token was saved",
-		slept.Seconds()), nil
+	return fmt.Sprintf("%.1fs later the access token had expired; the next GET waited for one refresh, got %d, and the new token was saved",
+		slept.Seconds(), status), nil
 }
 
 func (d *demo) rejected(ctx context.Context) (string, error) {
