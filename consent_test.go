@@ -316,7 +316,7 @@ func TestExchangeRedirectAgainstZohotest(t *testing.T) {
 	src := zohoauth.NewSource(cfg, zohoauth.WithToken(tok))
 	defer src.Close()
 	hc := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: s.Transport()}}
-	resp, err := hc.Get(tok.APIDomain + "/crm/v8/Leads")
+	resp, err := hc.Get(tok.APIDomain + "/crm/v8/Leads?fields=Last_Name")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +325,7 @@ func TestExchangeRedirectAgainstZohotest(t *testing.T) {
 	if _, err := src.Refresh(bg()); err != nil {
 		t.Fatalf("refresh: %v", err)
 	}
-	if st := s.Stats(); resp.StatusCode != 200 || st.TokenCalls["authorization_code"] != 2 || st.TokenCalls["refresh_token"] != 1 {
+	if st := s.Stats(); resp.StatusCode != http.StatusNoContent || st.TokenCalls["authorization_code"] != 2 || st.TokenCalls["refresh_token"] != 1 {
 		t.Errorf("API status %d, stats %+v", resp.StatusCode, st.TokenCalls)
 	}
 }

@@ -86,15 +86,15 @@ func Example_service() {
 	// zohoauth.NewClient(src) in real code; here the base transport is the fake.
 	client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: srv.Transport()}}
 
-	resp, err := client.Get("https://www.zohoapis.eu/crm/v8/Leads")
+	resp, err := client.Get("https://www.zohoapis.eu/crm/v8/Leads?fields=Last_Name")
 	if err != nil {
 		log.Fatal(err)
 	}
 	resp.Body.Close()
-	fmt.Println(resp.Status)
+	fmt.Println(resp.Status) // Zoho's answer for an empty list
 	fmt.Println("refreshes:", srv.Stats().TokenCalls["refresh_token"])
 	// Output:
-	// 200 OK
+	// 204 No Content
 	// refreshes: 0
 }
 

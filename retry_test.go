@@ -562,13 +562,25 @@ func TestRetryablehttpAgainstZohotest(t *testing.T) {
 			t.Fatal(err)
 		}
 		body := readAll(t, resp)
-		if resp.StatusCode != 201 || !strings.Contains(body, `"Last_Name":"Kowalski"`) {
+		var created struct {
+			Data []struct{ Details struct{ ID string } }
+		}
+		if err := json.Unmarshal([]byte(body), &created); err != nil || resp.StatusCode != 201 || len(created.Data) != 1 {
 			t.Fatalf("create: %d %s", resp.StatusCode, body)
 		}
 		st := s.Stats()
 		if attempts.Load() != 1 || st.APICalls != 2 || st.Unauthorized != 1 || st.TokenCalls["refresh_token"] != 2 {
 			t.Errorf("attempts %d, API calls %d, 401s %d, token calls %d; want 1, 2, 1, 2 (a 503 and its retry)",
 				attempts.Load(), st.APICalls, st.Unauthorized, st.TokenCalls["refresh_token"])
+		}
+		// Zoho answers a create with the new id only: the record itself
+		// shows whether the replayed body arrived intact.
+		resp, err = rc.Get(zohoauth.US.APIDomain + "/crm/v8/Leads/" + created.Data[0].Details.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := readAll(t, resp); !strings.Contains(got, `"Last_Name":"Kowalski"`) {
+			t.Errorf("stored record: %d %s", resp.StatusCode, got)
 		}
 	})
 }

@@ -318,7 +318,7 @@ func flowClientCredentials(w *leakWatch, srv *zohotest.Server) {
 	w.err("client credentials Source", err)
 	w.value("client credentials Source", src)
 	client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: w.transport("api", srv.Transport())}}
-	w.get(client, "https://www.zohoapis.com/crm/v8/Leads")
+	w.get(client, "https://www.zohoapis.com/crm/v8/Leads?fields=Last_Name")
 }
 
 // exchange trades a new grant code of the data center at loc for a token.
@@ -370,16 +370,16 @@ func flowSourceStores(w *leakWatch, srv *zohotest.Server) {
 				return errors.New("zohoauth_test: hook failed on purpose")
 			}))
 		client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: w.transport("api", srv.Transport())}}
-		w.get(client, "https://www.zohoapis.com/crm/v8/Leads")
+		w.get(client, "https://www.zohoapis.com/crm/v8/Leads?fields=Last_Name")
 		w.post(client, "https://www.zohoapis.com/crm/v8/Leads")
 		cur, _ := src.Token(ctx)
 		srv.RevokeAccessToken(cur.AccessToken) // 401, one refresh, replay
 		w.post(client, "https://www.zohoapis.com/crm/v8/Leads")
 		time.Sleep(56 * time.Minute) // stale: background refresh
-		w.get(client, "https://www.zohoapis.com/crm/v8/Leads")
+		w.get(client, "https://www.zohoapis.com/crm/v8/Leads?fields=Last_Name")
 		synctest.Wait()
 		time.Sleep(2 * time.Hour) // expired: waited-for refresh
-		w.get(client, "https://www.zohoapis.com/crm/v8/Leads")
+		w.get(client, "https://www.zohoapis.com/crm/v8/Leads?fields=Last_Name")
 		forced, err := src.Refresh(ctx)
 		w.tok("forced Refresh", forced)
 		w.err("forced Refresh", err)
@@ -441,7 +441,7 @@ func flowFailures(w *leakWatch, srv *zohotest.Server) {
 		w.err("Revoke under a fault", cfg.Revoke(ctx, "1000.unknown.refresh0token")) // revoke is not faulted
 		client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: w.transport("api", srv.Transport())}}
 		srv.RevokeAccessToken(tok.AccessToken)
-		w.get(client, "https://www.zohoapis.com/crm/v8/Leads")
+		w.get(client, "https://www.zohoapis.com/crm/v8/Leads?fields=Last_Name")
 		w.value("Source under a fault", src)
 		w.err("Close", src.Close())
 		srv.SetFault(zohotest.Fault{})
@@ -467,8 +467,8 @@ func flowRevokedGrant(w *leakWatch, srv *zohotest.Server) {
 		go func() {
 			defer wg.Done()
 			for range 5 {
-				w.get(client, "https://www.zohoapis.com/crm/v8/Leads")
-				w.get(client, "https://www.zohoapis.eu/crm/v8/Leads") // another data center
+				w.get(client, "https://www.zohoapis.com/crm/v8/Leads?fields=Last_Name")
+				w.get(client, "https://www.zohoapis.eu/crm/v8/Leads?fields=Last_Name") // another data center
 				time.Sleep(time.Second)
 			}
 		}()

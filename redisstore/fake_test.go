@@ -63,7 +63,7 @@ func newFakeZoho(t *testing.T, lifetime time.Duration) *fakeZoho {
 		if r.URL.Path != "/oauth/v2/token" {
 			rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 			inner.ServeHTTP(rec, r)
-			if rec.status == http.StatusOK {
+			if rec.status == http.StatusNoContent { // the token worked: the (empty) list was answered
 				access, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Zoho-oauthtoken ")
 				f.mu.Lock()
 				if f.users[access] == nil {

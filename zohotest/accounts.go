@@ -3,7 +3,6 @@ package zohotest
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -55,6 +54,65 @@ func scopeList(scopes []string) []string {
 	return out
 }
 
+// NewGrantCode returns a single-use grant code of the data center at
+// location, as Zoho's consent page or Self Client would. It expires after
+// Options.CodeLifetime. Without scopes it grants DefaultScope.
+func (s *Server) NewGrantCode(location string, scopes ...string) string {
+	d := s.dc(location)
+	code := newSecret()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.codes[code] = &grant{
+		location: d.location,
+		scopes:   scopeList(scopes),
+		expires:  time.Now().Add(s.opts.CodeLifetime),
+	}
+	return code
+}
+
+// IssueToken returns a fresh refresh token of the data center at location
+// and its first access token, as a code exchange would, without a token
+// call. The access token counts toward the throttle and the live-token
+// limit like any other. Without scopes it grants DefaultScope.
+func (s *Server) IssueToken(location string, scopes ...string) (access, refresh string) {
+	d := s.dc(location)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt := s.newRefreshLocked(d.location, scopeList(scopes))
+	at, _ := s.mintLocked(rt, time.Now()) // a new refresh token is never throttled
+	return at.value, rt.value
+}
+
+// RevokeAccessToken makes the APIs reject access, as when Zoho revokes a
+// token on its side. Unknown tokens are ignored.
+func (s *Server) RevokeAccessToken(access string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if at := s.access[access]; at != nil {
+		s.killLocked(at)
+	}
+}
+
+// RevokeRefreshToken revokes refresh and every access token minted from it,
+// as when the user removes the app in Zoho's settings. Unknown tokens are
+// ignored.
+func (s *Server) RevokeRefreshToken(refresh string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rt := s.refresh[refresh]; rt != nil {
+		s.revokeRefreshLocked(rt)
+	}
+}
+
+// ExpireAll makes every access token expire now. Refresh tokens stay valid.
+func (s *Server) ExpireAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, at := range s.access {
+		s.killLocked(at)
+	}
+}
+
 func (s *Server) newRefreshLocked(location string, scopes []string) *refreshToken {
 	rt := &refreshToken{value: newSecret(), location: location, scopes: scopes}
 	s.refresh[rt.value] = rt
@@ -69,6 +127,7 @@ func (s *Server) newAccessLocked(location string, scopes []string, now time.Time
 		expires:  now.Add(s.opts.AccessTokenLifetime),
 	}
 	s.access[at.value] = at
+	s.stats.AccessTokens = append(s.stats.AccessTokens, at.value)
 	return at
 }
 
@@ -154,13 +213,19 @@ func (s *Server) tokenJSON(at *accessToken, refresh, apiDomain string) tokenResp
 }
 
 func (s *Server) serveAccounts(d *dataCenter, w http.ResponseWriter, r *http.Request) {
+	sw := &statusWriter{ResponseWriter: w, record: -1}
 	switch r.URL.Path {
 	case "/oauth/v2/token":
-		s.serveToken(d, w, r)
+		s.serveToken(d, sw, r)
 	case "/oauth/v2/token/revoke":
-		s.serveRevoke(d, w, r)
+		s.serveRevoke(d, sw, r)
 	default:
 		http.NotFound(w, r)
+	}
+	if sw.record >= 0 {
+		s.mu.Lock()
+		s.stats.TokenRequests[sw.record].Status = sw.status
+		s.mu.Unlock()
 	}
 }
 
@@ -179,12 +244,28 @@ func parsePost(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// recordLocked adds r, whose form is parsed, to Stats.TokenRequests; w
+// fills in the answer's status when it is done.
+func (s *Server) recordLocked(d *dataCenter, w http.ResponseWriter, r *http.Request) {
+	if sw, ok := w.(*statusWriter); ok {
+		sw.record = len(s.stats.TokenRequests)
+	}
+	s.stats.TokenRequests = append(s.stats.TokenRequests, TokenRequest{
+		At:       time.Now(),
+		Location: d.location,
+		Path:     r.URL.Path,
+		Form:     cloneValues(r.PostForm),
+		Query:    r.URL.Query(),
+	})
+}
+
 // serveToken answers POST /oauth/v2/token.
 func (s *Server) serveToken(d *dataCenter, w http.ResponseWriter, r *http.Request) {
 	if !parsePost(w, r) {
 		return
 	}
 	s.mu.Lock()
+	s.recordLocked(d, w, r)
 	s.stats.TokenCalls[r.Form.Get("grant_type")]++
 	f := s.takeFaultLocked()
 	s.mu.Unlock()
@@ -206,42 +287,6 @@ func apiDomainFor(d *dataCenter, r *http.Request) string {
 		return "https://" + r.Host
 	}
 	return "http://" + r.Host
-}
-
-// applyFault acts out f and reports whether it answered the request.
-func (s *Server) applyFault(f Fault, w http.ResponseWriter, r *http.Request) bool {
-	if f.Latency > 0 {
-		if err := s.wait(r.Context(), f.Latency); err != nil {
-			abort(w, err)
-			return true
-		}
-	}
-	switch {
-	case f.Drop:
-		abort(w, errDropped)
-	case f.Status != 0:
-		body := f.Body
-		if body == "" && f.Status >= 400 {
-			text := fmt.Sprintf("%d %s", f.Status, http.StatusText(f.Status))
-			body = "<html><head><title>" + text + "</title></head><body><h1>" + text + "</h1></body></html>\n"
-		}
-		writeRaw(w, f.Status, body)
-	case f.Body != "":
-		writeRaw(w, http.StatusOK, f.Body)
-	default:
-		return false
-	}
-	return true
-}
-
-func writeRaw(w http.ResponseWriter, status int, body string) {
-	ctype := "application/json;charset=UTF-8"
-	if strings.HasPrefix(strings.TrimSpace(body), "<") {
-		ctype = "text/html;charset=UTF-8"
-	}
-	w.Header().Set("Content-Type", ctype)
-	w.WriteHeader(status)
-	w.Write([]byte(body))
 }
 
 // grantTokens runs one token call and returns the JSON to answer with.
@@ -282,7 +327,10 @@ func (s *Server) grantTokens(d *dataCenter, form url.Values, apiDomain string) a
 			s.stats.ThrottleHits++
 			return throttled
 		}
-		return s.tokenJSON(at, "", "")
+		if s.opts.OmitAPIDomainOnRefresh {
+			apiDomain = ""
+		}
+		return s.tokenJSON(at, "", apiDomain)
 	case "client_credentials":
 		if strings.TrimSpace(form.Get("scope")) == "" {
 			return tokenError{Error: "invalid_scope"}
@@ -305,6 +353,7 @@ func (s *Server) serveRevoke(d *dataCenter, w http.ResponseWriter, r *http.Reque
 	}
 	token := r.Form.Get("token")
 	s.mu.Lock()
+	s.recordLocked(d, w, r)
 	s.stats.TokenCalls["revoke"]++
 	found := false
 	if rt := s.refresh[token]; rt != nil && rt.location == d.location {

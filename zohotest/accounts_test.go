@@ -56,7 +56,7 @@ func TestRealHosts(t *testing.T) {
 			t.Error("DC(\"in\") did not panic")
 		}
 	}()
-	s.DC("in")
+	s.DC("in") // not modelled
 }
 
 func TestTokenParamsInQueryString(t *testing.T) {
@@ -105,14 +105,14 @@ func TestRefresh(t *testing.T) {
 	first, rt := s.IssueToken("eu", "ZohoCRM.modules.leads.ALL")
 	r := refresh(t, c, s.DC("eu"), rt)
 	wantToken(t, r)
-	if r.has("refresh_token") || r.has("api_domain") {
-		t.Errorf("refresh answer carries refresh_token or api_domain: %s", r.Raw)
+	if r.has("refresh_token") || r.str("api_domain") != "https://www.zohoapis.eu" {
+		t.Errorf("refresh answer: %s, want api_domain and no refresh_token", r.Raw)
 	}
 	if r.str("scope") != "ZohoCRM.modules.leads.ALL" || r.str("token_type") != "Bearer" || r.JSON["expires_in"] != 3600.0 {
 		t.Errorf("refresh answer: %s", r.Raw)
 	}
 	for _, tok := range []string{first, r.str("access_token")} {
-		if got := api(t, c, "GET", "https://www.zohoapis.eu/crm/v8/Leads", tok, ""); got.Status != http.StatusOK {
+		if got := api(t, c, "GET", "https://www.zohoapis.eu/crm/v8/Leads?fields=Last_Name", tok, ""); got.Status != http.StatusNoContent {
 			t.Errorf("API with a live token: %d %s", got.Status, got.Raw)
 		}
 	}
@@ -170,10 +170,10 @@ func TestClientCredentials(t *testing.T) {
 		t.Errorf("client credentials answer: %s", r.Raw)
 	}
 	tok := r.str("access_token")
-	if got := api(t, c, "GET", dc.APIDomain+"/crm/v8/Leads", tok, ""); got.Status != http.StatusOK {
+	if got := api(t, c, "GET", dc.APIDomain+"/crm/v8/Leads?fields=Last_Name", tok, ""); got.Status != http.StatusNoContent {
 		t.Errorf("GET Leads: %d %s", got.Status, got.Raw)
 	}
-	if got := api(t, c, "GET", dc.APIDomain+"/crm/v8/Contacts", tok, ""); got.str("code") != "OAUTH_SCOPE_MISMATCH" {
+	if got := api(t, c, "GET", dc.APIDomain+"/crm/v8/Contacts?fields=Last_Name", tok, ""); got.str("code") != "OAUTH_SCOPE_MISMATCH" {
 		t.Errorf("GET Contacts: %d %s", got.Status, got.Raw)
 	}
 	wantTokenError(t, postToken(t, c, dc.AccountsURL, form("grant_type", "client_credentials", "soid", "ZohoCRM.1")), "invalid_scope")
@@ -255,15 +255,15 @@ func TestMaxLiveTokensEvictsOldest(t *testing.T) {
 		tokens = append(tokens, r.str("access_token"))
 	}
 	for i, tok := range tokens {
-		if r := api(t, c, "GET", us.APIDomain+"/crm/v8/Leads", tok, ""); r.Status != http.StatusOK {
+		if r := api(t, c, "GET", us.APIDomain+"/crm/v8/Leads?fields=Last_Name", tok, ""); r.Status != http.StatusNoContent {
 			t.Fatalf("token %d of 15: %d %s", i, r.Status, r.Raw)
 		}
 	}
 	wantToken(t, refresh(t, c, us, rt)) // the 16th
-	if r := api(t, c, "GET", us.APIDomain+"/crm/v8/Leads", tokens[0], ""); r.Status != http.StatusUnauthorized || r.str("code") != "INVALID_TOKEN" {
+	if r := api(t, c, "GET", us.APIDomain+"/crm/v8/Leads?fields=Last_Name", tokens[0], ""); r.Status != http.StatusUnauthorized || r.str("code") != "INVALID_TOKEN" {
 		t.Errorf("oldest token after the 16th: %d %s, want 401 INVALID_TOKEN", r.Status, r.Raw)
 	}
-	if r := api(t, c, "GET", us.APIDomain+"/crm/v8/Leads", tokens[1], ""); r.Status != http.StatusOK {
+	if r := api(t, c, "GET", us.APIDomain+"/crm/v8/Leads?fields=Last_Name", tokens[1], ""); r.Status != http.StatusNoContent {
 		t.Errorf("second oldest token after the 16th: %d %s", r.Status, r.Raw)
 	}
 	if got := s.Stats().LiveTokens; got != 15 {
@@ -287,7 +287,7 @@ func TestRevoke(t *testing.T) {
 		t.Errorf("revoke: %d %s", r.Status, r.Raw)
 	}
 	for _, tok := range []string{access, r2.str("access_token")} {
-		if r := api(t, c, "GET", us.APIDomain+"/crm/v8/Leads", tok, ""); r.Status != http.StatusUnauthorized {
+		if r := api(t, c, "GET", us.APIDomain+"/crm/v8/Leads?fields=Last_Name", tok, ""); r.Status != http.StatusUnauthorized {
 			t.Errorf("access token of a revoked refresh token: %d", r.Status)
 		}
 	}
@@ -304,7 +304,7 @@ func TestRevoke(t *testing.T) {
 	if r := revoke("us", access); r.Status != http.StatusOK {
 		t.Errorf("revoke access token: %d", r.Status)
 	}
-	if r := api(t, c, "GET", us.APIDomain+"/crm/v8/Leads", access, ""); r.Status != http.StatusUnauthorized {
+	if r := api(t, c, "GET", us.APIDomain+"/crm/v8/Leads?fields=Last_Name", access, ""); r.Status != http.StatusUnauthorized {
 		t.Errorf("revoked access token: %d", r.Status)
 	}
 	wantToken(t, refresh(t, c, us, rt))
@@ -345,5 +345,72 @@ func TestTokenShape(t *testing.T) {
 			}
 			seen[tok] = true
 		}
+	}
+}
+
+// The quirk a client must survive: a refresh answer without api_domain.
+func TestOmitAPIDomainOnRefresh(t *testing.T) {
+	s, c := newServer(t, zohotest.Options{OmitAPIDomainOnRefresh: true})
+	r := exchange(t, c, s.DC("eu"), s.NewGrantCode("eu"))
+	if r.str("api_domain") != "https://www.zohoapis.eu" {
+		t.Errorf("exchange answer without api_domain: %s", r.Raw)
+	}
+	r = refresh(t, c, s.DC("eu"), r.str("refresh_token"))
+	wantToken(t, r)
+	if r.has("api_domain") || r.has("refresh_token") {
+		t.Errorf("refresh answer: %s, want neither api_domain nor refresh_token", r.Raw)
+	}
+}
+
+// Zoho counts in whole seconds: a lifetime under a second (or between two
+// seconds) is rounded up, so the token lives as long as expires_in says
+// and expires_in is never 0.
+func TestSubSecondLifetime(t *testing.T) {
+	for _, tt := range []struct {
+		lifetime time.Duration
+		secs     float64
+	}{
+		{time.Nanosecond, 1}, {300 * time.Millisecond, 1}, {time.Second, 1}, {1500 * time.Millisecond, 2},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			s, c := newServer(t, zohotest.Options{AccessTokenLifetime: tt.lifetime})
+			r := exchange(t, c, s.DC("us"), s.NewGrantCode("us"))
+			if r.JSON["expires_in"] != tt.secs {
+				t.Errorf("lifetime %v: expires_in %v, want %v", tt.lifetime, r.JSON["expires_in"], tt.secs)
+			}
+			tok := r.str("access_token")
+			life := time.Duration(tt.secs) * time.Second
+			time.Sleep(life - time.Nanosecond)
+			if got := api(t, c, "GET", "https://www.zohoapis.com/crm/v8/Leads?fields=Last_Name", tok, ""); got.Status != http.StatusNoContent {
+				t.Errorf("lifetime %v: dead before expires_in: %d", tt.lifetime, got.Status)
+			}
+			time.Sleep(time.Nanosecond)
+			if got := api(t, c, "GET", "https://www.zohoapis.com/crm/v8/Leads?fields=Last_Name", tok, ""); got.Status != http.StatusUnauthorized {
+				t.Errorf("lifetime %v: alive after expires_in: %d", tt.lifetime, got.Status)
+			}
+		})
+	}
+}
+
+// The AE data center stands beside US and EU, with its own hosts, codes
+// and tokens.
+func TestAEDataCenter(t *testing.T) {
+	s, c := newServer(t, zohotest.Options{})
+	ae := s.DC("ae")
+	if ae != (zohotest.DC{Location: "ae", AccountsURL: "https://accounts.zoho.ae", APIDomain: "https://www.zohoapis.ae"}) {
+		t.Errorf("DC(ae) = %+v", ae)
+	}
+	r := exchange(t, c, ae, s.NewGrantCode("ae"))
+	wantToken(t, r)
+	if r.str("api_domain") != "https://www.zohoapis.ae" {
+		t.Errorf("api_domain %q", r.str("api_domain"))
+	}
+	wantTokenError(t, refresh(t, c, s.DC("us"), r.str("refresh_token")), "invalid_client")
+	wantTokenError(t, exchange(t, c, ae, s.NewGrantCode("eu")), "invalid_code")
+	if got := api(t, c, "GET", "https://www.zohoapis.com/crm/v8/Leads?fields=Last_Name", r.str("access_token"), ""); got.Raw != invalidToken {
+		t.Errorf("AE token at the US API: %d %s", got.Status, got.Raw)
+	}
+	if got := api(t, c, "GET", "https://sandbox.zohoapis.ae/crm/v8/Leads?fields=Last_Name", r.str("access_token"), ""); got.Status != http.StatusNoContent {
+		t.Errorf("AE token at the AE sandbox: %d %s", got.Status, got.Raw)
 	}
 }

@@ -46,21 +46,30 @@ func Example() {
 		strings.NewReader(`{"data":[{"Last_Name":"Ng"}]}`))
 	req.Header.Set("Authorization", "Zoho-oauthtoken "+tok["access_token"].(string))
 	resp, _ := c.Do(req)
-	body, _ := io.ReadAll(resp.Body)
+	var created struct {
+		Data []struct {
+			Code    string
+			Details struct{ ID string }
+		}
+	}
+	json.NewDecoder(resp.Body).Decode(&created)
 	resp.Body.Close()
-	fmt.Println(resp.StatusCode, string(body))
+	fmt.Println(resp.StatusCode, created.Data[0].Code, created.Data[0].Details.ID)
 
-	req, _ = http.NewRequest("GET", tok["api_domain"].(string)+"/crm/v8/Contacts", nil)
-	req.Header.Set("Authorization", "Zoho-oauthtoken "+tok["access_token"].(string))
-	resp, _ = c.Do(req)
-	body, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	fmt.Println(resp.StatusCode, string(body))
+	for _, path := range []string{"/crm/v8/Leads?fields=Last_Name", "/crm/v8/Contacts?fields=Last_Name"} {
+		req, _ = http.NewRequest("GET", tok["api_domain"].(string)+path, nil)
+		req.Header.Set("Authorization", "Zoho-oauthtoken "+tok["access_token"].(string))
+		resp, _ = c.Do(req)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, string(body))
+	}
 
 	// Output:
 	// api_domain: https://www.zohoapis.eu
 	// expires_in: 3600 scope: ZohoCRM.modules.leads.ALL
-	// 201 {"data":[{"code":"SUCCESS","details":{"Last_Name":"Ng","id":"5725767000000400001"},"message":"record added","status":"success"}]}
+	// 201 SUCCESS 5725767000000400001
+	// 200 {"data":[{"Last_Name":"Ng","id":"5725767000000400001"}],"info":{"per_page":200,"count":1,"page":1,"more_records":false}}
 	// 401 {"code":"OAUTH_SCOPE_MISMATCH","details":{},"message":"invalid oauth scope to access this URL","status":"error"}
 }
 

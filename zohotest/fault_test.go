@@ -82,7 +82,7 @@ func TestFaultUntilCleared(t *testing.T) {
 		}
 	}
 	// The fault is the token endpoint's only: the API works.
-	if r := api(t, c, "GET", "https://www.zohoapis.com/crm/v8/Leads", access, ""); r.Status != 200 {
+	if r := api(t, c, "GET", "https://www.zohoapis.com/crm/v8/Leads?fields=Last_Name", access, ""); r.Status != http.StatusNoContent {
 		t.Errorf("API during a token fault: %d", r.Status)
 	}
 	s.SetFault(zohotest.Fault{})

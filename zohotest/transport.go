@@ -8,9 +8,11 @@ import (
 )
 
 // Transport returns an http.RoundTripper that serves requests for Zoho's
-// real hosts from the Server, in memory: https://accounts.zoho.com,
-// https://www.zohoapis.com and https://sandbox.zohoapis.com for "us", the
-// same under .eu for "eu". Any other host is an error; it never uses the
+// real hosts from the Server, in memory: for "us" https://accounts.zoho.com,
+// https://www.zohoapis.com (CRM, Books, WorkDrive),
+// https://sandbox.zohoapis.com (CRM), https://desk.zoho.com,
+// https://mail.zoho.com and https://projectsapi.zoho.com; the same under .eu
+// for "eu" and .ae for "ae". Any other host is an error; it never uses the
 // network. Handlers run on the calling goroutine, so it works inside
 // testing/synctest bubbles. A cancelled request context ends a fault's
 // latency and fails the call.
@@ -36,7 +38,7 @@ func (t memTransport) roundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL == nil {
 		return nil, fmt.Errorf("zohotest: request without URL")
 	}
-	h, err := t.s.route(req)
+	h, err := t.s.handlerFor(req)
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +47,7 @@ func (t memTransport) roundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	in := req.Clone(ctx) // the handler must not change the caller's request
+	in.Header = canonical(req.Header)
 	in.RequestURI = req.URL.RequestURI()
 	if in.Host == "" {
 		in.Host = req.URL.Host
@@ -62,8 +65,8 @@ func (t memTransport) roundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// route picks the handler for req's host.
-func (s *Server) route(req *http.Request) (http.Handler, error) {
+// handlerFor picks the handler for req's host.
+func (s *Server) handlerFor(req *http.Request) (http.Handler, error) {
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()
@@ -71,19 +74,22 @@ func (s *Server) route(req *http.Request) (http.Handler, error) {
 		return nil, errClosed
 	}
 	u := req.URL
-	host := strings.ToLower(u.Hostname())
 	if u.Scheme != "https" || (u.Port() != "" && u.Port() != "443") {
 		return nil, fmt.Errorf("zohotest: in-memory transport serves https on port 443 only, not %s://%s", u.Scheme, u.Host)
 	}
-	for _, d := range s.dcs {
-		if host == d.accountsHost {
-			return d.accounts, nil
-		}
-		for _, api := range d.apiHosts {
-			if host == api {
-				return d.api, nil
-			}
-		}
+	if h, ok := s.hosts[strings.ToLower(u.Hostname())]; ok {
+		return h, nil
 	}
 	return nil, fmt.Errorf("zohotest: %s is not a Zoho host served by the fake; the in-memory transport never uses the network", u.Host)
+}
+
+// canonical returns h with every name in canonical form, as a server reads
+// a request off the wire: a client that sets h["orgId"] directly is heard.
+func canonical(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for k, vs := range h {
+		ck := http.CanonicalHeaderKey(k)
+		out[ck] = append(out[ck], vs...)
+	}
+	return out
 }

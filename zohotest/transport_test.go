@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -124,7 +125,7 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("stats after the run: %+v", st)
 	}
 	access, _ := s.IssueToken("us")
-	r := api(t, c, "GET", "https://www.zohoapis.com/crm/v8/Leads", access, "")
+	r := api(t, c, "GET", "https://www.zohoapis.com/crm/v8/Leads?fields=Last_Name", access, "")
 	if n := r.JSON["info"].(map[string]any)["count"]; n != float64(workers/2*rounds) {
 		t.Errorf("US lists %v records, want %d", n, workers/2*rounds)
 	}
@@ -136,13 +137,14 @@ func TestStats(t *testing.T) {
 	a2, _ := s.IssueToken("eu")
 	refresh(t, c, s.DC("us"), rt)
 	postToken(t, c, s.DC("eu").AccountsURL, form("grant_type", "client_credentials", "scope", "ZohoCRM.modules.ALL", "soid", "ZohoCRM.1"))
-	api(t, c, "GET", "https://www.zohoapis.com/crm/v8/Leads", a1, "")
-	apiAuth(t, c, "GET", "https://www.zohoapis.eu/crm/v8/Leads", "Bearer "+a2, "")
-	api(t, c, "GET", "https://www.zohoapis.eu/crm/v8/Leads", "", "")
+	api(t, c, "GET", "https://www.zohoapis.com/crm/v8/Leads?fields=Last_Name", a1, "")
+	apiAuth(t, c, "GET", "https://www.zohoapis.eu/crm/v8/Leads?fields=Last_Name", "Bearer "+a2, "")
+	api(t, c, "GET", "https://www.zohoapis.eu/crm/v8/Leads?fields=Last_Name", "", "")
 
 	st := s.Stats()
 	wantHeaders := []string{"Zoho-oauthtoken " + a1, "Bearer " + a2, ""}
-	if st.LiveTokens != 4 || st.APICalls != 3 || st.Unauthorized != 1 || len(st.AuthHeaders) != 3 ||
+	// A Bearer header is refused like a missing one by default.
+	if st.LiveTokens != 4 || st.APICalls != 3 || st.Unauthorized != 2 || len(st.AuthHeaders) != 3 || st.ProductCalls["crm"] != 3 ||
 		st.TokenCalls["refresh_token"] != 1 || st.TokenCalls["client_credentials"] != 1 || st.TokenCalls["authorization_code"] != 0 {
 		t.Errorf("stats: %+v", st)
 	}
@@ -151,8 +153,11 @@ func TestStats(t *testing.T) {
 			t.Errorf("AuthHeaders[%d] = %q, want %q", i, st.AuthHeaders[i], h)
 		}
 	}
-	st.AuthHeaders[0], st.TokenCalls["x"] = "changed", 9 // a copy
-	if again := s.Stats(); again.AuthHeaders[0] == "changed" || again.TokenCalls["x"] != 0 {
+	if len(st.AccessTokens) != 4 || st.AccessTokens[0] != a1 || st.AccessTokens[1] != a2 || slices.Contains(st.AccessTokens, "") {
+		t.Errorf("AccessTokens = %q, want the 4 minted, oldest first", st.AccessTokens)
+	}
+	st.AuthHeaders[0], st.TokenCalls["x"], st.AccessTokens[0] = "changed", 9, "changed" // a copy
+	if again := s.Stats(); again.AuthHeaders[0] == "changed" || again.TokenCalls["x"] != 0 || again.AccessTokens[0] != a1 {
 		t.Error("Stats shares memory with the server")
 	}
 

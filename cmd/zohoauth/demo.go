@@ -146,14 +146,15 @@ func (d *demo) send(ctx context.Context, client *http.Client, method, path, body
 	return resp.StatusCode, b, err
 }
 
-// get sends GET /crm/v8/Leads with d's client and wants 200.
-func (d *demo) get(ctx context.Context, client *http.Client) error {
-	status, body, err := d.send(ctx, client, http.MethodGet, "/crm/v8/Leads", "")
+// get lists the Leads with d's client and wants the status want: 200, or
+// 204 while there are none (Zoho answers an empty list with no body).
+func (d *demo) get(ctx context.Context, client *http.Client, want int) error {
+	status, body, err := d.send(ctx, client, http.MethodGet, "/crm/v8/Leads?fields=Last_Name", "")
 	if err != nil {
 		return fmt.Errorf("GET /crm/v8/Leads failed: %v", err)
 	}
-	if status != http.StatusOK {
-		return fmt.Errorf("GET /crm/v8/Leads answered %d, want 200: %.200s", status, body)
+	if status != want {
+		return fmt.Errorf("GET /crm/v8/Leads answered %d, want %d: %.200s", status, want, body)
 	}
 	return nil
 }
@@ -196,7 +197,7 @@ func (d *demo) exchange(ctx context.Context) (string, error) {
 }
 
 func (d *demo) apiCall(ctx context.Context) (string, error) {
-	if err := d.get(ctx, d.client); err != nil {
+	if err := d.get(ctx, d.client, http.StatusNoContent); err != nil {
 		return "", err
 	}
 	if d.lastAuth() != auth(d.first) {
@@ -205,7 +206,7 @@ func (d *demo) apiCall(ctx context.Context) (string, error) {
 	if err := d.wantCalls(0); err != nil {
 		return "", err
 	}
-	return "GET /crm/v8/Leads got 200 with the exchanged access token", nil
+	return "GET /crm/v8/Leads got 204 (no records yet) with the exchanged access token", nil
 }
 
 // waitPastExpiry sleeps until tok has expired and says how long it slept.
@@ -227,7 +228,7 @@ func (d *demo) expiry(ctx context.Context) (string, error) {
 	if err := d.wantCalls(0); err != nil {
 		return "", fmt.Errorf("before the expiry: %w", err)
 	}
-	if err := d.get(ctx, d.client); err != nil {
+	if err := d.get(ctx, d.client, http.StatusNoContent); err != nil {
 		return "", err
 	}
 	if err := d.wantCalls(1); err != nil {
@@ -240,7 +241,7 @@ func (d *demo) expiry(ctx context.Context) (string, error) {
 	if d.lastAuth() != auth(stored) || stored.AccessToken == d.first.AccessToken || stored.RefreshToken != d.first.RefreshToken {
 		return "", errors.New("the request after the refresh did not carry the new, stored access token")
 	}
-	return fmt.Sprintf("%.1fs later the access token had expired; the next GET waited for one refresh, got 200, and the new token was saved",
+	return fmt.Sprintf("%.1fs later the access token had expired; the next GET waited for one refresh, got 204, and the new token was saved",
 		slept.Seconds()), nil
 }
 
@@ -261,13 +262,12 @@ func (d *demo) rejected(ctx context.Context) (string, error) {
 	var created struct {
 		Data []struct {
 			Details struct {
-				LastName string `json:"Last_Name"`
-				ID       string `json:"id"`
+				ID string `json:"id"`
 			} `json:"details"`
 		} `json:"data"`
 	}
-	if json.Unmarshal(body, &created) != nil || len(created.Data) != 1 || created.Data[0].Details.LastName != demoLastName {
-		return "", fmt.Errorf("the replayed POST's record did not come back: %.200s", body)
+	if json.Unmarshal(body, &created) != nil || len(created.Data) != 1 || created.Data[0].Details.ID == "" {
+		return "", fmt.Errorf("the replayed POST created no record: %.200s", body)
 	}
 	after := d.srv.Stats()
 	if after.Unauthorized-before.Unauthorized != 1 || after.APICalls-before.APICalls != 2 {
@@ -277,7 +277,7 @@ func (d *demo) rejected(ctx context.Context) (string, error) {
 	if err := d.wantCalls(1); err != nil {
 		return "", err
 	}
-	status, body, err = d.send(ctx, d.client, http.MethodGet, "/crm/v8/Leads", "")
+	status, body, err = d.send(ctx, d.client, http.MethodGet, "/crm/v8/Leads?fields=Last_Name", "")
 	if err != nil || status != http.StatusOK {
 		return "", fmt.Errorf("listing the records failed: %d %v", status, err)
 	}
@@ -308,7 +308,7 @@ func (d *demo) concurrent(ctx context.Context) (string, error) {
 		go func() {
 			defer wg.Done()
 			<-gate
-			errs[i] = d.get(ctx, d.client)
+			errs[i] = d.get(ctx, d.client, http.StatusOK)
 		}()
 	}
 	close(gate)
@@ -338,7 +338,7 @@ func (d *demo) restart(ctx context.Context) (string, error) {
 	src := zohoauth.NewSource(d.cfg, zohoauth.WithStore(zohoauth.NewFileStore(d.store.Path())), zohoauth.WithRefreshWindow(demoWindow))
 	defer src.Close()
 	client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: d.srv.Transport()}}
-	if err := d.get(ctx, client); err != nil {
+	if err := d.get(ctx, client, http.StatusOK); err != nil {
 		return "", err
 	}
 	if d.lastAuth() != auth(stored) {

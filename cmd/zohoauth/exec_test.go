@@ -107,7 +107,7 @@ func TestBinary(t *testing.T) {
 		t.Errorf("token printed something else than the stored access token")
 	}
 
-	status, stdout, stderr = zoho("api", "GET", "/crm/v8/Leads/1")
+	status, stdout, stderr = zoho("api", "GET", "/crm/v8/Leads/1/x")
 	wantStatus(t, "api with an unknown path", status, exitHTTP, stdout, stderr, "")
 	if !strings.Contains(stdout, "INVALID_URL_PATTERN") || !strings.Contains(stderr, "HTTP 404") {
 		t.Errorf("api 404: %q %q", stdout, stderr)

@@ -106,11 +106,11 @@ func TestCommandSecretsNeverLeak(t *testing.T) {
 	want(withFile("status"), exitOK)
 	want(withFile("token", "-v"), exitOK)
 	want(withFile("refresh", "-v"), exitOK)
-	want(withFile("api", "-v", "GET", "/crm/v8/Leads"), exitOK)
+	want(withFile("api", "-v", "GET", "/crm/v8/Leads?fields=Last_Name"), exitOK)
 	want(withFile("api", "-v", "-data", `{"data":[{"Last_Name":"Secret"}]}`, "POST", "/crm/v8/Leads"), exitOK)
 	srv.RevokeAccessToken(secretOf(t, store).AccessToken)
-	want(withFile("api", "-v", "GET", "/crm/v8/Leads"), exitOK)
-	want(withFile("api", "-v", "GET", "/crm/v8/Nowhere/x"), exitHTTP)
+	want(withFile("api", "-v", "GET", "/crm/v8/Leads?fields=Last_Name"), exitOK)
+	want(withFile("api", "-v", "GET", "/crm/v8/Nowhere/x/y"), exitHTTP)
 	want(withFile("api", clientSecret, "/crm/v8/Leads"), exitFailure)
 	want(withFile("api", "GET", "https://evil.example/"+clientSecret), exitFailure)
 	setExpiry(-time.Minute)
@@ -135,7 +135,7 @@ func TestCommandSecretsNeverLeak(t *testing.T) {
 			continue // retried with real waits; once is enough
 		}
 		want(withFile("refresh", "-v"), exitStatusOf(f))
-		want(withFile("api", "-v", "GET", "/crm/v8/Leads"), exitStatusOf(f))
+		want(withFile("api", "-v", "GET", "/crm/v8/Leads?fields=Last_Name"), exitStatusOf(f))
 	}
 	srv.SetFault(zohotest.Fault{})
 
