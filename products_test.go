@@ -308,3 +308,143 @@ func TestTricklingUnauthorizedBodyIsHandedBack(t *testing.T) {
 type sourceFunc func(context.Context) (*zohoauth.Token, error)
 
 func (f sourceFunc) Token(ctx context.Context) (*zohoauth.Token, error) { return f(ctx) }
+
+// A product's API on the fake, with what its requests need.
+type fakeProduct struct {
+	name, scope, denied string // the scope its calls need; one that is not enough
+	get                 string // path under the product's base for a GET
+	post, body          string // a POST's path and body, "" if the fake has none
+	marker              string // a part of the body the POST's answer repeats
+	scopeCode           string // a part of the product's answer to a missing scope
+	header              http.Header
+}
+
+var fakeProducts = []fakeProduct{
+	{name: zohotest.Desk, scope: "Desk.tickets.ALL", denied: "Desk.contacts.READ", get: "/tickets",
+		post: "/tickets", body: `{"subject":"Zöhö printer on fire","departmentId":"1"}`, marker: "Zöhö printer on fire",
+		scopeCode: "SCOPE_MISMATCH", header: http.Header{"orgId": {"10234695"}}},
+	{name: zohotest.Books, scope: "ZohoBooks.invoices.ALL", denied: "ZohoBooks.contacts.READ", get: "/invoices?organization_id=10234695",
+		post: "/invoices?organization_id=10234695", body: `{"customer_id":"982000000567001","line_items":[{"rate":12.5}]}`,
+		marker: "982000000567001", scopeCode: `"code":57`},
+	{name: zohotest.Mail, scope: "ZohoMail.accounts.READ", denied: "ZohoMail.messages.READ", get: "/accounts",
+		scopeCode: "INVALID_OAUTHSCOPE"},
+	{name: zohotest.Projects, scope: "ZohoProjects.portals.READ", denied: "ZohoProjects.tasks.READ", get: "/portals/",
+		scopeCode: "6403"},
+	{name: zohotest.CRM, scope: "ZohoCRM.modules.ALL", denied: "ZohoCRM.settings.READ", get: "/Leads?fields=Last_Name",
+		post: "/Leads", body: `{"data":[{"Last_Name":"Zöhö"}]}`, marker: `"code":"SUCCESS"`, scopeCode: "OAUTH_SCOPE_MISMATCH"},
+}
+
+// onFake is a Source and client on a zohotest server, for a token of loc
+// with scope.
+func onFake(t *testing.T, loc, scope string) (*zohotest.Server, *zohoauth.Source, *http.Client, *zohoauth.Token) {
+	t.Helper()
+	srv := zohotest.New(zohotest.Options{})
+	t.Cleanup(srv.Close)
+	access, refresh := srv.IssueToken(loc, scope)
+	dc, _ := zohoauth.LookupDataCenter(loc)
+	tok := &zohoauth.Token{AccessToken: access, RefreshToken: refresh, APIDomain: dc.APIDomain,
+		AccountsServer: dc.AccountsURL, Expiry: time.Now().Add(time.Hour)}
+	cfg := &zohoauth.Config{ClientID: "test-client-id", ClientSecret: "test-client-secret", AccountsURL: dc.AccountsURL,
+		HTTPClient: &http.Client{Transport: srv.Transport()}}
+	src := zohoauth.NewSource(cfg, zohoauth.WithToken(tok))
+	t.Cleanup(func() { src.Close() })
+	return srv, src, &http.Client{Transport: &zohoauth.Transport{Source: src, Base: srv.Transport()}}, tok
+}
+
+func (p fakeProduct) request(t *testing.T, srv *zohotest.Server, loc, method string) *http.Request {
+	t.Helper()
+	path, body := p.get, ""
+	if method == http.MethodPost {
+		path, body = p.post, p.body
+	}
+	req, err := http.NewRequest(method, srv.ProductURL(loc, p.name)+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body == "" {
+		req.Body, req.GetBody = http.NoBody, nil
+	}
+	for k, v := range p.header {
+		req.Header[k] = v
+	}
+	return req
+}
+
+func do(t *testing.T, client *http.Client, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// Against the fake, in each of its data centers: the token reaches every
+// product, a killed token is recovered with one refresh and one replay with
+// the body intact, and a scope error comes back untouched.
+func TestProductsAgainstZohotest(t *testing.T) {
+	for _, loc := range []string{"us", "eu", "ae"} {
+		for _, p := range fakeProducts {
+			t.Run(loc+"/"+p.name, func(t *testing.T) {
+				srv, _, client, tok := onFake(t, loc, p.scope)
+				method := http.MethodGet
+				if p.post != "" {
+					method = http.MethodPost
+				}
+				if status, body := do(t, client, p.request(t, srv, loc, method)); status/100 != 2 {
+					t.Fatalf("%s with a live token: %d %s", method, status, body)
+				}
+				srv.RevokeAccessToken(tok.AccessToken)
+				before := srv.Stats()
+				status, body := do(t, client, p.request(t, srv, loc, method))
+				after := srv.Stats()
+				if status/100 != 2 {
+					t.Fatalf("%s after the token was killed: %d %s; want it recovered", method, status, body)
+				}
+				if n := after.TokenCalls["refresh_token"] - before.TokenCalls["refresh_token"]; n != 1 {
+					t.Errorf("refreshes = %d, want 1", n)
+				}
+				if n := after.APICalls - before.APICalls; n != 2 {
+					t.Errorf("API calls = %d, want 2 (one replay)", n)
+				}
+				if method == http.MethodPost && !strings.Contains(body, p.marker) {
+					t.Errorf("the replayed POST did not carry its body: %s", body)
+				}
+			})
+			t.Run(loc+"/"+p.name+"/scope", func(t *testing.T) {
+				srv, _, client, tok := onFake(t, loc, p.denied)
+				direct := p.request(t, srv, loc, http.MethodGet)
+				direct.Header.Set("Authorization", "Zoho-oauthtoken "+tok.AccessToken)
+				wantStatus, wantBody := do(t, &http.Client{Transport: srv.Transport()}, direct)
+				if wantStatus < 400 || !strings.Contains(wantBody, p.scopeCode) {
+					t.Fatalf("the fake answers the missing scope with %d %s", wantStatus, wantBody)
+				}
+				status, body := do(t, client, p.request(t, srv, loc, http.MethodGet))
+				if status != wantStatus || body != wantBody {
+					t.Errorf("scope problem: %d %s; want the product's answer untouched: %d %s", status, body, wantStatus, wantBody)
+				}
+				if n := srv.Stats().TokenCalls["refresh_token"]; n > 1 || (p.name != zohotest.Books && n != 0) {
+					t.Errorf("refreshes = %d for a scope problem; want none (at most one for Books' ambiguous 57)", n)
+				}
+			})
+		}
+	}
+}
+
+// Books answers a missing scope like a dead token (57): 50 requests cost at
+// most one token call, and each gets the 401 untouched.
+func TestBooksScopeProblemAgainstZohotest(t *testing.T) {
+	srv, _, client, _ := onFake(t, "eu", "ZohoBooks.contacts.READ")
+	books := fakeProducts[1]
+	for i := range 50 {
+		status, body := do(t, client, books.request(t, srv, "eu", http.MethodGet))
+		if status != 401 || !strings.Contains(body, `"code":57`) {
+			t.Fatalf("request %d: %d %s; want Books' 401", i, status, body)
+		}
+	}
+	if n := srv.Stats().TokenCalls["refresh_token"]; n > 1 {
+		t.Errorf("%d token calls for 50 requests with a scope problem, want at most 1", n)
+	}
+}
