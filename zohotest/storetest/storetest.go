@@ -1,5 +1,5 @@
 // Package storetest checks that a zohoauth.Store keeps the contract written
-// on the Store, Locker and Deleter interfaces. Every store in this project
+// on the Store, Locker, Ledger and Deleter interfaces. Every store in this project
 // runs it, and so can a store written by a user:
 //
 //	func TestMyStore(t *testing.T) {
@@ -20,8 +20,8 @@ import (
 
 // Run checks the Store contract against stores made by newStore, which must
 // return a new, empty store each time it is called. If the store also
-// implements zohoauth.Locker or zohoauth.Deleter, those contracts are
-// checked too.
+// implements zohoauth.Locker, zohoauth.Ledger or zohoauth.Deleter, those
+// contracts are checked too.
 //
 // The tokens Run saves are like Sample's, except that they expire within the
 // hour after Run starts, as tokens Zoho mints do: a store may refuse an
@@ -148,6 +148,9 @@ func Run(t *testing.T, newStore func(t *testing.T) zohoauth.Store) {
 	if _, ok := newStore(t).(zohoauth.Locker); ok {
 		t.Run("Locker", func(t *testing.T) { runLocker(t, newStore) })
 	}
+	if _, ok := newStore(t).(zohoauth.Ledger); ok {
+		t.Run("Ledger", func(t *testing.T) { runLedger(t, newStore) })
+	}
 	if _, ok := newStore(t).(zohoauth.Deleter); ok {
 		t.Run("Deleter", func(t *testing.T) {
 			s := newStore(t)
@@ -160,6 +163,101 @@ func Run(t *testing.T, newStore func(t *testing.T) zohoauth.Store) {
 			}
 		})
 	}
+}
+
+// runLedger checks the Ledger contract: the call budget counts calls in
+// its window, refuses the one over the limit and says when the oldest
+// leaves, holds under concurrent callers on separate handles of one store
+// where the store allows it, and the state round-trips, bounded in size.
+func runLedger(t *testing.T, newStore func(t *testing.T) zohoauth.Store) {
+	ctx := context.Background()
+	const limit, window = 10, 10 * time.Minute
+	t.Run("BudgetCountsTheWindow", func(t *testing.T) {
+		l := newStore(t).(zohoauth.Ledger)
+		start := time.Now().Truncate(time.Millisecond)
+		for i := range limit {
+			at := start.Add(time.Duration(i) * time.Second)
+			ok, calls, err := l.TakeCall(ctx, at, at, limit, window)
+			if err != nil || !ok || len(calls) != i+1 {
+				t.Fatalf("call %d: ok=%v, %d calls, %v; want ok with %d calls", i+1, ok, len(calls), err, i+1)
+			}
+			for j := 1; j < len(calls); j++ {
+				if calls[j].Before(calls[j-1]) {
+					t.Fatalf("calls not oldest first: %v", calls)
+				}
+			}
+		}
+		now := start.Add(time.Minute)
+		ok, calls, err := l.TakeCall(ctx, now, now, limit, window)
+		if err != nil || ok || len(calls) != limit || !calls[0].Equal(start) {
+			t.Fatalf("the 11th call in the window: ok=%v, calls %v, %v; want refused, with the 10 calls from %v", ok, calls, err, start)
+		}
+		// Once the oldest is older than the window, one more fits.
+		now = start.Add(window)
+		ok, calls, err = l.TakeCall(ctx, now, now, limit, window)
+		if err != nil || !ok || len(calls) != limit || !calls[limit-1].Equal(now) {
+			t.Fatalf("after the oldest left the window: ok=%v, %d calls, %v; want ok with %d", ok, len(calls), err, limit)
+		}
+		// A retry's call is recorded at when it will be sent.
+		later := now.Add(30 * time.Second)
+		_, calls, _ = l.TakeCall(ctx, now.Add(2*window), later.Add(2*window), limit, window)
+		if n := len(calls); n != 1 || !calls[0].Equal(later.Add(2*window)) {
+			t.Fatalf("a call to be sent later: calls %v; want just it", calls)
+		}
+	})
+	t.Run("BudgetHoldsUnderConcurrentCallers", func(t *testing.T) {
+		l := newStore(t).(zohoauth.Ledger)
+		now := time.Now()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		granted := 0
+		for range 4 * limit {
+			wg.Go(func() {
+				ok, _, err := l.TakeCall(ctx, now, now, limit, window)
+				if err != nil {
+					t.Errorf("TakeCall: %v", err)
+				}
+				if ok {
+					mu.Lock()
+					granted++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if granted != limit {
+			t.Fatalf("%d of %d concurrent calls granted, want %d", granted, 4*limit, limit)
+		}
+	})
+	t.Run("StateRoundTrips", func(t *testing.T) {
+		l := newStore(t).(zohoauth.Ledger)
+		if b, err := l.LoadState(ctx); err != nil || b != nil {
+			t.Fatalf("LoadState on an empty store: %q, %v; want nil, nil", b, err)
+		}
+		want := []byte(`{"not_before":"2030-01-01T00:00:00Z","streak":2}`)
+		if err := l.SaveState(ctx, want); err != nil {
+			t.Fatalf("SaveState: %v", err)
+		}
+		want[2] = 'X' // the store keeps its own copy
+		got, err := l.LoadState(ctx)
+		if err != nil || string(got) != `{"not_before":"2030-01-01T00:00:00Z","streak":2}` {
+			t.Fatalf("LoadState: %q, %v", got, err)
+		}
+		if err := l.SaveState(ctx, make([]byte, zohoauth.MaxLedgerState+1)); err == nil {
+			t.Errorf("SaveState of %d bytes succeeded; want an error", zohoauth.MaxLedgerState+1)
+		}
+		if got, err := l.LoadState(ctx); err != nil || string(got) != `{"not_before":"2030-01-01T00:00:00Z","streak":2}` {
+			t.Errorf("after a refused SaveState: %q, %v; want the previous state", got, err)
+		}
+	})
+	t.Run("CancelledContext", func(t *testing.T) {
+		l := newStore(t).(zohoauth.Ledger)
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if ok, _, err := l.TakeCall(cctx, time.Now(), time.Now(), limit, window); err == nil || ok {
+			t.Errorf("TakeCall with a cancelled context: ok=%v, %v; want an error", ok, err)
+		}
+	})
 }
 
 func runLocker(t *testing.T, newStore func(t *testing.T) zohoauth.Store) {
