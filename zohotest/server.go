@@ -41,6 +41,9 @@ type Options struct {
 	// Legacy makes token responses use the older shape: expires_in_sec in
 	// seconds and expires_in in milliseconds.
 	Legacy bool
+
+	// Login configures the device login and the consent page.
+	Login LoginOptions
 }
 
 func (o Options) withDefaults() Options {
@@ -65,6 +68,7 @@ func (o Options) withDefaults() Options {
 	if o.MaxLiveTokens == 0 {
 		o.MaxLiveTokens = 15
 	}
+	o.Login = o.Login.withDefaults()
 	return o
 }
 
@@ -140,6 +144,7 @@ type Server struct {
 	fault     Fault
 	faultLeft int
 	stats     Stats
+	login     loginState
 	started   bool
 	closed    bool
 }
