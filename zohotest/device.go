@@ -86,18 +86,22 @@ func (s *Server) serveDeviceCode(d *dataCenter, w http.ResponseWriter, r *http.R
 	}
 	s.login.devices[dl.deviceCode] = dl
 	s.login.users[normalUserCode(dl.userCode)] = dl
-	unit := time.Second
-	if o.DeviceMillis {
-		unit = time.Millisecond
+	// Whole seconds or milliseconds as Zoho sends them; a shorter time
+	// than one unit as a fraction, so that it is not sent as 0.
+	in := func(d time.Duration) float64 {
+		if o.DeviceMillis {
+			return float64(d) / float64(time.Millisecond)
+		}
+		return d.Seconds()
 	}
 	answer := map[string]any{
 		"user_code":        dl.userCode,
 		"device_code":      dl.deviceCode,
 		"verification_url": verify,
-		"expires_in":       int64(o.DeviceCodeLifetime / unit),
+		"expires_in":       in(o.DeviceCodeLifetime),
 	}
 	if !o.OmitDeviceInterval {
-		answer["interval"] = int64(o.DeviceInterval / unit)
+		answer["interval"] = in(o.DeviceInterval)
 	}
 	writeJSON(w, http.StatusOK, answer)
 }

@@ -152,6 +152,7 @@ never shows a token.`)
 	}
 	fmt.Fprintf(c.stdout, "%-14s %s\n", "token file:", store.Path())
 	describe(c.stdout, tok, time.Now())
+	describeLogin(c.stdout, tok)
 	return exitOK
 }
 
