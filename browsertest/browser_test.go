@@ -253,4 +253,3 @@ func (p *process) exit(t *testing.T) int {
 	}
 	return p.cmd.ProcessState.ExitCode()
 }
-
