@@ -63,15 +63,18 @@ func (c *Config) tokenCall(ctx context.Context, op, base string, form url.Values
 		}
 		return nil, err
 	}
+	settle(tok, base, prev)
+	return tok.sealed(), nil
+}
+
+// settle completes a token the endpoint at base answered with: the
+// accounts server it came from, and, for a refresh, the values Zoho leaves
+// out (refresh token, api_domain, scope) from prev. An api_domain off Zoho's
+// API hosts is not kept: its host would receive the access token. The
+// previous value stands instead, or the data center's own.
+func settle(tok *Token, base string, prev *Token) {
 	if tok.APIDomain != "" && !validAPIDomain(tok.APIDomain) {
-		// Its host would receive the access token: keep the previous
-		// value instead, or the data center's own.
 		tok.APIDomain = ""
-	}
-	if tok.APIDomain == "" && prev == nil {
-		if d, err := dataCenterForAccountsURL(base); err == nil {
-			tok.APIDomain = d.dc.APIDomain
-		}
 	}
 	if prev != nil {
 		if tok.RefreshToken == "" {
@@ -84,8 +87,12 @@ func (c *Config) tokenCall(ctx context.Context, op, base string, form url.Values
 			tok.Scope = prev.Scope
 		}
 	}
+	if tok.APIDomain == "" {
+		if d, err := dataCenterForAccountsURL(base); err == nil {
+			tok.APIDomain = d.dc.APIDomain
+		}
+	}
 	tok.AccountsServer = base
-	return tok.sealed(), nil
 }
 
 var errBudget = errors.New("held back: this refresh token already used its 10 token requests of the last 10 minutes")

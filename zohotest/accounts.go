@@ -220,7 +220,9 @@ func (s *Server) serveAccounts(d *dataCenter, w http.ResponseWriter, r *http.Req
 	case "/oauth/v2/token/revoke":
 		s.serveRevoke(d, sw, r)
 	default:
-		http.NotFound(w, r)
+		if !s.serveLogin(d, w, r) {
+			http.NotFound(w, r)
+		}
 	}
 	if sw.record >= 0 {
 		s.mu.Lock()

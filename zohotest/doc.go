@@ -43,6 +43,13 @@
 // base URL of each product. Handler gives a data center's http.Handler for
 // wiring into a server of one's own.
 //
+// The accounts server also serves how a person gets a first token: the
+// device login (/oauth/v3/device/code, /oauth/v3/device/token and the
+// verification page /oauth/v3/device) and the consent page of the web flow
+// (/oauth/v2/auth). Tests approve or deny without a browser through
+// ApproveDevice, DenyDevice, ApproveConsent and DenyConsent; LoginOptions
+// tunes lifetimes and the poll interval.
+//
 // SetFault makes the token endpoint slow, failing, garbled or unreachable;
 // Script queues one such answer per call. Stats reports what the fake saw,
 // for assertions.

@@ -69,6 +69,9 @@ type Options struct {
 	// APICreditWindow is the sliding window of APICredits. Default 24h,
 	// Zoho's.
 	APICreditWindow time.Duration
+
+	// Login configures the device login and the consent page.
+	Login LoginOptions
 }
 
 func (o Options) withDefaults() Options {
@@ -99,6 +102,7 @@ func (o Options) withDefaults() Options {
 	if o.APICreditWindow <= 0 {
 		o.APICreditWindow = 24 * time.Hour
 	}
+	o.Login = o.Login.withDefaults()
 	return o
 }
 
@@ -213,6 +217,7 @@ type Server struct {
 	faultLeft int
 	script    []Fault
 	stats     Stats
+	login     loginState
 	started   bool
 	closed    bool
 }

@@ -167,6 +167,7 @@ never shows a token.`)
 	}
 	c.say("%-14s %s", "token file:", store.Path())
 	describe(c.stdout, tok, time.Now())
+	describeLogin(c.stdout, tok)
 	return exitOK
 }
 

@@ -55,6 +55,7 @@ type command struct {
 }
 
 var commands = []command{
+	{"login", "log in with a browser and store the token (once per account)", runLogin},
 	{"exchange", "turn a grant code into a stored token (once per account)", runExchange},
 	{"refresh", "mint a new access token now and store it (for cron)", runRefresh},
 	{"token", "print a valid access token, refreshing it if needed", runToken},
@@ -117,8 +118,9 @@ Commands:
 	fmt.Fprintf(w, `
 Run "zohoauth COMMAND -h" for a command's flags.
 
-Start with "zohoauth exchange -dc eu -code CODE", with a grant code from a
-self client at api-console.zoho.com. The client id and secret come from
+Start with "zohoauth login -scopes ZohoCRM.modules.ALL", or, where no
+person is at hand, "zohoauth exchange -dc eu -code CODE" with a grant code
+from a self client at api-console.zoho.com. The client id and secret come from
 -client-id and -client-secret or from ZOHO_CLIENT_ID and ZOHO_CLIENT_SECRET
 (prefer the environment: flags show up in process listings). The token file
 is %s unless -token-file names another.
