@@ -45,25 +45,26 @@ func (b *backoff) until(t time.Time) { b.nextTry = later(b.nextTry, t) }
 // one the shared state holds) is kept in any case.
 func (b *backoff) failed(err error, now, usableUntil, pace time.Time) {
 	b.failures++
+	var asked time.Duration // what Zoho asked for, or the shared state holds
+	if ze := (*Error)(nil); errors.As(err, &ze) {
+		asked = ze.RetryAfter
+	}
 	next := now.Add(delay(backoffMin, b.failures, sustainablePace))
 	throttled := errors.Is(err, ErrThrottled)
 	switch {
 	case errors.Is(err, ErrReauthRequired):
 		next = now.Add(delay(reauthBackoffMin, b.failures, backoffMax))
-	case throttled && errors.Is(err, errBudget):
-		next = now // the budget already set the end of its window
+	case throttled && (errors.Is(err, errBudget) || asked > 0):
+		next = now // the budget set the end of its window, or Zoho said how long
 	case throttled:
-		next = now.Add(zohoMintWindow)
+		next = now.Add(zohoMintWindow) // Zoho's throttle: retrying early extends it
 	default:
 		next = later(next, pace)
 	}
 	if !throttled && !usableUntil.IsZero() && now.Before(usableUntil) && usableUntil.Before(next) {
 		next = usableUntil // try again at the latest when the served token runs out
 	}
-	var ze *Error
-	if errors.As(err, &ze) && ze.RetryAfter > 0 {
-		next = later(next, now.Add(ze.RetryAfter))
-	}
+	next = later(next, now.Add(asked))
 	b.until(next)
 	b.lastErr = err
 }

@@ -132,45 +132,61 @@ func (s *FileStore) Load(ctx context.Context) (*Token, error) {
 }
 
 func (s *FileStore) read() ([]byte, error) {
+	data, err := s.readPrivate(s.path, "token file", maxTokenFile)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, &missingFileError{path: s.path, err: err}
+	case errors.Is(err, errTooLarge):
+		return nil, s.damaged(fmt.Sprintf("it is larger than %d bytes, far more than a token", maxTokenFile))
+	}
+	return data, err
+}
+
+var errTooLarge = errors.New("file too large")
+
+// readPrivate reads at most limit bytes of the file at path, one of the
+// store's (what names it in errors: "token file"), after checking that it
+// is a regular file in a folder of the user's own, owned by the user and
+// private. A missing file gives an error matching fs.ErrNotExist; a larger
+// one, errTooLarge.
+func (s *FileStore) readPrivate(path, what string, limit int) ([]byte, error) {
 	if err := s.checkFolder(); err != nil {
 		return nil, err
 	}
 	// Look before opening: a device must not even be opened. The checks
 	// are made again on what was opened, in case the path changed between.
-	if _, err := s.statRegular(s.path, "token file"); errors.Is(err, fs.ErrNotExist) {
-		return nil, &missingFileError{path: s.path, err: err}
-	} else if err != nil {
+	if _, err := s.statRegular(path, what); err != nil {
 		return nil, err
 	}
 	// Without O_NONBLOCK, a FIFO put there since the Stat would block the
 	// open until a writer came.
-	f, err := os.OpenFile(s.path, os.O_RDONLY|openNoBlock, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|openNoBlock, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &missingFileError{path: s.path, err: err}
+		return nil, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("zohoauth: cannot open token file %s: %w", s.path, bare(err))
+		return nil, fmt.Errorf("zohoauth: cannot open %s %s: %w", what, path, bare(err))
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("zohoauth: cannot stat token file %s: %w", s.path, bare(err))
+		return nil, fmt.Errorf("zohoauth: cannot stat %s %s: %w", what, path, bare(err))
 	}
-	if err := s.checkRegular(s.path, "token file", fi); err != nil {
+	if err := s.checkRegular(path, what, fi); err != nil {
 		return nil, err
 	}
-	if err := s.checkOwner("token file "+s.path, "it", s.path, fi); err != nil {
+	if err := s.checkOwner(what+" "+path, "it", path, fi); err != nil {
 		return nil, err
 	}
-	if err := s.checkPrivate(fi.Mode()); err != nil {
+	if err := checkPrivate(path, what, fi.Mode()); err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	data, err := io.ReadAll(io.LimitReader(f, int64(limit)+1))
 	if err != nil {
-		return nil, fmt.Errorf("zohoauth: cannot read token file %s: %w", s.path, bare(err))
+		return nil, fmt.Errorf("zohoauth: cannot read %s %s: %w", what, path, bare(err))
 	}
-	if len(data) > maxTokenFile {
-		return nil, s.damaged(fmt.Sprintf("it is larger than %d bytes, far more than a token", maxTokenFile))
+	if len(data) > limit {
+		return nil, errTooLarge
 	}
 	return data, nil
 }
@@ -251,16 +267,16 @@ func kindOf(m fs.FileMode) string {
 // checkPrivate refuses a file that group or others may read or write: its
 // refresh token would be theirs too. Windows and Plan 9 do not report Unix
 // permission bits, so the check is skipped there.
-func (s *FileStore) checkPrivate(mode fs.FileMode) error {
+func checkPrivate(path, what string, mode fs.FileMode) error {
 	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
 		return nil
 	}
 	if mode.Perm()&0o066 == 0 {
 		return nil
 	}
-	return fmt.Errorf("zohoauth: refusing to use token file %s: its mode %04o lets other users read or change it; "+
+	return fmt.Errorf("zohoauth: refusing to use %s %s: its mode %04o lets other users read or change it; "+
 		"run `chmod 600 %s` and, if others may have read it, revoke the token and exchange a new grant",
-		s.path, mode.Perm(), s.path)
+		what, path, mode.Perm(), path)
 }
 
 // decode parses the file's content. Its errors describe where the content is

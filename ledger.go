@@ -23,10 +23,12 @@ type sharedState struct {
 	Why       Class     `json:"why,omitempty"`
 	Grant     string    `json:"grant,omitempty"`
 	// Minted is the fingerprint of the last access token minted, at
-	// MintedAt; Streak counts fresh tokens the API refused in a row.
+	// MintedAt; Streak counts fresh tokens the API refused in a row, the
+	// last of them Refused.
 	Minted   string    `json:"minted,omitempty"`
 	MintedAt time.Time `json:"minted_at,omitzero"`
 	Streak   int       `json:"streak,omitempty"`
+	Refused  string    `json:"refused,omitempty"`
 }
 
 // fingerprint names a token in the state without keeping it: 64 bits of its
@@ -78,7 +80,10 @@ func (st *sharedState) admit(job refreshJob, base *Token, now time.Time) error {
 	}
 	switch job.reason {
 	case reasonRejected:
-		if fingerprint(job.rejected) == st.Minted {
+		// Each refused token counts once, however many refreshes (of this
+		// process or others) it causes.
+		if fp := fingerprint(job.rejected); fp == st.Minted && fp != st.Refused {
+			st.Refused = fp
 			if now.Sub(st.MintedAt) >= rejectGrace {
 				st.Streak = 0 // it lived a while: evicted, not refused at once
 			} else if st.Streak++; st.Streak >= 2 {
