@@ -136,6 +136,36 @@ func (c *Config) DeviceAuth(ctx context.Context, opts ...AuthOption) (*DeviceAut
 	if err != nil {
 		return nil, &Error{Op: deviceOp, Err: err}
 	}
+	form, err := c.deviceForm(opts)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	a, err := c.post(ctx, base+"/oauth/v3/device/code", form, nil)
+	if err != nil {
+		return nil, transportError(deviceOp, a.status, err, form)
+	}
+	r, err := readDeviceCode(a, form)
+	if err != nil {
+		return nil, err
+	}
+	verify, err := checkVerificationURL(r.VerificationURL, base)
+	if err != nil {
+		return nil, &Error{Op: deviceOp, StatusCode: a.status, Err: err}
+	}
+	return &DeviceAuthResponse{
+		DeviceCode:      r.DeviceCode,
+		UserCode:        r.UserCode,
+		VerificationURL: verify,
+		Expiry:          start.Add(deviceLifetime(r.ExpiresIn)).Round(0),
+		Interval:        announcedInterval(r.Interval),
+		AccountsServer:  base,
+		poll:            &devicePoll{},
+	}, nil
+}
+
+// deviceForm is the form of a device code request.
+func (c *Config) deviceForm(opts []AuthOption) (url.Values, error) {
 	form := url.Values{
 		"client_id":   {c.ClientID},
 		"grant_type":  {"device_request"},
@@ -150,62 +180,53 @@ func (c *Config) DeviceAuth(ctx context.Context, opts ...AuthOption) (*DeviceAut
 	if strings.Trim(form.Get("scope"), ", ") == "" {
 		return nil, &Error{Op: deviceOp, Err: errors.New("no scopes to ask for: set Config.Scopes or pass RequestScopes, for example ZohoCRM.modules.ALL")}
 	}
-	start := time.Now()
-	a, err := c.post(ctx, base+"/oauth/v3/device/code", form, nil)
-	status, body := a.status, a.body
-	if err != nil {
-		return nil, transportError(deviceOp, status, err, form)
-	}
-	var r struct {
-		DeviceCode      string          `json:"device_code"`
-		UserCode        string          `json:"user_code"`
-		VerificationURL string          `json:"verification_url"`
-		VerificationURI string          `json:"verification_uri"` // RFC 8628's name
-		ExpiresIn       json.RawMessage `json:"expires_in"`
-		Interval        json.RawMessage `json:"interval"`
-		Error           json.RawMessage `json:"error"`
-		ErrorDesc       json.RawMessage `json:"error_description"`
-	}
-	trimmed := bytes.TrimSpace(body)
+	return form, nil
+}
+
+// deviceCodeAnswer is the device code endpoint's answer.
+type deviceCodeAnswer struct {
+	DeviceCode      string          `json:"device_code"`
+	UserCode        string          `json:"user_code"`
+	VerificationURL string          `json:"verification_url"`
+	VerificationURI string          `json:"verification_uri"` // RFC 8628's name
+	ExpiresIn       json.RawMessage `json:"expires_in"`
+	Interval        json.RawMessage `json:"interval"`
+	Error           json.RawMessage `json:"error"`
+	ErrorDesc       json.RawMessage `json:"error_description"`
+}
+
+// readDeviceCode reads the device code endpoint's answer: an *Error unless
+// it carries a device code and a user code that can be shown.
+func readDeviceCode(a answer, form url.Values) (deviceCodeAnswer, error) {
+	var r deviceCodeAnswer
+	trimmed := bytes.TrimSpace(a.body)
 	if err := json.Unmarshal(trimmed, &r); err != nil || len(trimmed) == 0 {
 		class := ClassUnknown
-		if status >= 500 {
+		if a.status >= 500 {
 			class = ClassTransient
 		}
-		return nil, &Error{Op: deviceOp, StatusCode: status, Class: class, Err: errors.New("the device code endpoint answered with something other than a JSON object")}
+		return r, &Error{Op: deviceOp, StatusCode: a.status, Class: class, Err: errors.New("the device code endpoint answered with something other than a JSON object")}
 	}
-	if code := jsonText(r.Error); code != "" || status/100 != 2 || r.DeviceCode == "" {
+	if code := jsonText(r.Error); code != "" || a.status/100 != 2 || r.DeviceCode == "" {
 		desc := jsonText(r.ErrorDesc)
 		e := &Error{
-			Op: deviceOp, StatusCode: status,
+			Op: deviceOp, StatusCode: a.status,
 			Code:        sanitize(code, form, r.DeviceCode),
 			Description: sanitize(desc, form, r.DeviceCode),
-			Class:       classify(code, desc, status),
+			Class:       classify(code, desc, a.status),
 		}
 		if code == "" {
 			e.Err = errors.New("the device code endpoint answered without a device_code")
 		}
-		return nil, e
+		return r, e
 	}
 	if r.VerificationURL == "" {
 		r.VerificationURL = r.VerificationURI
 	}
 	if !printableCode(r.UserCode) {
-		return nil, &Error{Op: deviceOp, StatusCode: status, Err: errors.New("the device code endpoint answered without a usable user_code")}
+		return r, &Error{Op: deviceOp, StatusCode: a.status, Err: errors.New("the device code endpoint answered without a usable user_code")}
 	}
-	verify, err := checkVerificationURL(r.VerificationURL, base)
-	if err != nil {
-		return nil, &Error{Op: deviceOp, StatusCode: status, Err: err}
-	}
-	return &DeviceAuthResponse{
-		DeviceCode:      r.DeviceCode,
-		UserCode:        r.UserCode,
-		VerificationURL: verify,
-		Expiry:          start.Add(deviceLifetime(r.ExpiresIn)).Round(0),
-		Interval:        announcedInterval(r.Interval),
-		AccountsServer:  base,
-		poll:            &devicePoll{},
-	}, nil
+	return r, nil
 }
 
 // printableCode reports whether a user code is short printable text that
@@ -345,9 +366,8 @@ func (c *Config) DeviceAccessToken(ctx context.Context, da *DeviceAuthResponse) 
 		"grant_type":    {"device_token"},
 		"code":          {da.DeviceCode},
 	}
-	wait := pollInterval(base, da.Interval)
-	failures, hops := 0, 0
-	timer := time.NewTimer(wait)
+	p := &pollState{base: base, interval: da.Interval, wait: pollInterval(base, da.Interval)}
+	timer := time.NewTimer(p.wait)
 	defer timer.Stop()
 	for {
 		select {
@@ -358,37 +378,63 @@ func (c *Config) DeviceAccessToken(ctx context.Context, da *DeviceAuthResponse) 
 		if !time.Now().Before(expiry) {
 			return nil, deviceStop("expired", "", ErrDeviceCodeExpired)
 		}
-		tok, answer, err := c.devicePoll(ctx, base, form)
-		switch {
-		case tok != nil:
+		tok, answer, err := c.devicePoll(ctx, p.base, form)
+		if tok != nil {
 			return tok, nil
-		case err != nil && errors.Is(err, ErrTransient) && ctx.Err() == nil:
-			if failures++; failures >= maxPollFailures {
-				return nil, err
-			}
-		case err != nil:
-			return nil, err
-		case answer.code == "slow_down":
-			failures = 0
-			wait = min(wait+slowDownStep, maxPollInterval)
-		case answer.code == "other_dc":
-			failures = 0
-			dc, ok := LookupDataCenter(answer.location)
-			next := strings.TrimSuffix(dc.AccountsURL, "/")
-			switch {
-			case !ok:
-				return nil, &Error{Op: deviceOp, Code: "other_dc", Err: fmt.Errorf("%w: Zoho says the account lives in data center %s", ErrUnknownDataCenter, quoteShort(answer.location))}
-			case next == base || hops >= maxDCHops:
-				return nil, &Error{Op: deviceOp, Code: "other_dc", Err: fmt.Errorf("zoho keeps moving the login between data centers (now to %s)", dc.Location)}
-			}
-			hops++
-			base = next
-			wait = max(wait, pollInterval(base, da.Interval))
-		default: // authorization_pending
-			failures = 0
 		}
-		timer.Reset(wait)
+		if err := p.next(ctx, answer, err); err != nil {
+			return nil, err
+		}
+		timer.Reset(p.wait)
 	}
+}
+
+// pollState is where and how often a device login is polled.
+type pollState struct {
+	base     string        // the accounts server polled
+	interval time.Duration // what Zoho announced
+	wait     time.Duration // before the next poll
+	failures int           // polls in a row that got no answer
+	hops     int           // moves to another data center
+}
+
+// next takes in one poll's answer (or error); an error it returns ends the
+// wait.
+func (p *pollState) next(ctx context.Context, answer pollAnswer, err error) error {
+	switch {
+	case err != nil && errors.Is(err, ErrTransient) && ctx.Err() == nil:
+		if p.failures++; p.failures >= maxPollFailures {
+			return err
+		}
+		return nil
+	case err != nil:
+		return err
+	case answer.code == "slow_down":
+		p.wait = min(p.wait+slowDownStep, maxPollInterval)
+	case answer.code == "other_dc":
+		if err := p.moveTo(answer.location); err != nil {
+			return err
+		}
+	}
+	p.failures = 0 // authorization_pending too
+	return nil
+}
+
+// moveTo follows other_dc to the data center at location, a known one only:
+// the client secret goes nowhere else.
+func (p *pollState) moveTo(location string) error {
+	dc, ok := LookupDataCenter(location)
+	next := strings.TrimSuffix(dc.AccountsURL, "/")
+	switch {
+	case !ok:
+		return &Error{Op: deviceOp, Code: "other_dc", Err: fmt.Errorf("%w: Zoho says the account lives in data center %s", ErrUnknownDataCenter, quoteShort(location))}
+	case next == p.base || p.hops >= maxDCHops:
+		return &Error{Op: deviceOp, Code: "other_dc", Err: fmt.Errorf("zoho keeps moving the login between data centers (now to %s)", dc.Location)}
+	}
+	p.hops++
+	p.base = next
+	p.wait = max(p.wait, pollInterval(p.base, p.interval))
+	return nil
 }
 
 // pollAnswer is a poll's answer that tells the waiter to go on.
