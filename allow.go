@@ -159,3 +159,14 @@ func isAPIHostOf(u *url.URL, tok *Token) bool {
 	return a != nil && a.api.hostPort != "" && u.Host == a.api.hostPort && u.User == nil &&
 		(u.Scheme == "https" || (u.Scheme == "http" && isLoopback(a.api.host)))
 }
+
+// Authorizes reports whether a request to u would carry tok: whether u is
+// on tok's api_domain host, on an API host of a product in t.Products in
+// tok's data center, or on one of AllowedHosts, over https (or http to
+// loopback). Transport asks the same before it adds the header; a command
+// line or a router can ask it first, to say why a request would go out
+// without a token.
+func (t *Transport) Authorizes(u *url.URL, tok *Token) bool {
+	rh, ok := t.classify(u)
+	return ok && tok != nil && t.allows(rh, tok)
+}

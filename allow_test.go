@@ -339,3 +339,20 @@ func TestReplayChecksTheFreshTokensHosts(t *testing.T) {
 		t.Errorf("API saw %q; the US token must not be replayed to the EU host", auths)
 	}
 }
+
+// Authorizes answers as RoundTrip decides.
+func TestAuthorizesAgreesWithRoundTrip(t *testing.T) {
+	tr := &zohoauth.Transport{Source: staticSource{tok: tokenOf("eu")}, AllowedHosts: []string{"proxy.internal"}}
+	for _, raw := range []string{"https://www.zohoapis.eu/crm/v8/Leads", "https://desk.zoho.eu/api/v1/tickets",
+		"https://desk.zoho.com/api/v1/tickets", "https://www.zoho.eu/", "http://www.zohoapis.eu/x",
+		"https://proxy.internal/x", "https://www.zohoap%C4%B0s.eu/x", "https://u@mail.zoho.eu/api"} {
+		u, _ := url.Parse(raw)
+		sent, _ := sentToken(t, tr, raw)
+		if got := tr.Authorizes(u, tokenOf("eu")); got != sent {
+			t.Errorf("%s: Authorizes = %v, RoundTrip sent the token: %v", raw, got, sent)
+		}
+	}
+	if (&zohoauth.Transport{}).Authorizes(&url.URL{Scheme: "https", Host: "www.zohoapis.eu"}, nil) {
+		t.Error("Authorizes without a token said yes")
+	}
+}

@@ -172,36 +172,37 @@ never shows a token.`)
 }
 
 func runAPI(c *cli, args []string) int {
-	fs := c.flagSet("METHOD PATH [-data JSON] [flags]", `
-Api sends one request to the stored token's api_domain with the access token
-in its Authorization header, and copies the response body to stdout:
+	fs := c.flagSet("METHOD PATH|URL [-data JSON] [-H 'Name: value']... [flags]", `
+Api sends one request with the stored access token in its Authorization
+header, and copies the response body to stdout. A path goes to the token's
+api_domain (CRM, Books, ...); a full URL may name any Zoho API host of the
+token's data center (Desk, Mail, Projects, ...):
 
-  zohoauth api GET /crm/v8/Leads
+  zohoauth api GET '/crm/v8/Leads?fields=Last_Name'
   zohoauth api POST /crm/v8/Leads -data '{"data":[{"Last_Name":"Ng"}]}'
+  zohoauth api GET https://desk.zoho.eu/api/v1/tickets -H 'orgId: 123'
+  zohoauth api GET '/books/v3/invoices?organization_id=123'
 
 An expired token is refreshed first; a token the API rejects (401
-INVALID_TOKEN) is refreshed once and the request replayed. A response
-status outside 2xx gives exit status 4, the body still on stdout.`)
+INVALID_TOKEN, or the product's own code) is refreshed once and the request
+replayed. A response status outside 2xx gives exit status 4, the body still
+on stdout.`)
 	var o options
 	data := fs.String("data", "", "the request body, JSON (sent with Content-Type: application/json)")
+	var headers headerFlags
+	fs.Var(&headers, "H", "a request header, \"Name: value\", such as \"orgId: 123\" for Desk (repeatable)")
 	o.addSourceFlags(fs, "log refreshes on stderr")
 	rest, status, done := c.parse(fs, args, 2)
 	if done {
 		return status
 	}
 	if len(rest) != 2 {
-		return c.fail(exitFailure, errors.New("give METHOD and PATH, for example: zohoauth api GET /crm/v8/Leads"))
+		return c.fail(exitFailure, errors.New("give METHOD and PATH or URL, for example: zohoauth api GET '/crm/v8/Leads?fields=Last_Name'"))
 	}
-	method, path := strings.ToUpper(rest[0]), rest[1]
+	method, target := strings.ToUpper(rest[0]), rest[1]
 	if !isMethod(method) {
 		// Not quoted: a misplaced secret must not be echoed.
 		return c.fail(exitFailure, errors.New("METHOD must be an HTTP method such as GET, POST, PUT, PATCH or DELETE"))
-	}
-	if strings.Contains(path, "://") {
-		return c.fail(exitFailure, errors.New("give a path such as /crm/v8/Leads, not a URL: the request goes to the token's api_domain"))
-	}
-	if !strings.HasPrefix(path, "/") {
-		path = "/" + path
 	}
 	if *data != "" && !json.Valid([]byte(*data)) {
 		return c.fail(exitFailure, errors.New("-data is not valid JSON"))
@@ -211,55 +212,63 @@ status outside 2xx gives exit status 4, the body still on stdout.`)
 		if err != nil {
 			return c.failErr(err)
 		}
-		base := tok.APIDomain
-		if base == "" {
-			dc, err := zohoauth.DataCenterFromRedirect("", tok.AccountsServer)
-			if err != nil {
-				return c.fail(exitFailure, errors.New("the stored token has no api_domain; run \"zohoauth exchange\" again"))
-			}
-			base = dc.APIDomain
+		u, err := requestURL(target, tok)
+		if err != nil {
+			return c.fail(exitFailure, err)
+		}
+		tr := &zohoauth.Transport{Source: src, Base: c.base()}
+		if !tr.Authorizes(u, tok) {
+			return c.fail(exitFailure, fmt.Errorf("%s is not a Zoho API host of the token's data center (%s), so the token would not be sent; "+
+				"give a path for the token's api_domain, or a URL on the API host of a Zoho product of that data center",
+				u.Host, dataCenterName(tok.AccountsServer)))
 		}
 		var body io.Reader
 		if *data != "" {
 			body = strings.NewReader(*data)
 		}
-		req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(base, "/")+path, body)
+		req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 		if err != nil {
-			return c.fail(exitFailure, fmt.Errorf("%s %s: %v", method, path, err))
+			return c.fail(exitFailure, fmt.Errorf("%s %s: %v", method, target, err))
 		}
 		if body != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
-		client := &http.Client{Transport: &zohoauth.Transport{Source: src}}
-		resp, err := client.Do(req)
-		if err != nil {
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err // its text repeats the URL
-			}
-			return c.failErr(fmt.Errorf("%s %s: %w", method, path, err))
-		}
-		defer resp.Body.Close()
-		out := c.stdout
-		if isTerminal(out) {
-			// The body is copied as it is to a file or a pipe, whose reader
-			// expects Zoho's bytes; a terminal gets control characters escaped.
-			tw := &terminalWriter{w: out}
-			defer tw.Flush()
-			out = tw
-		}
-		code, err := copyBody(out, resp.Body)
-		if err != nil {
-			return c.failErr(fmt.Errorf("%s %s: reading the response: %w", method, path, err))
-		}
-		if resp.StatusCode/100 != 2 {
-			if code != "" {
-				code = " (" + code + ")"
-			}
-			return c.fail(exitHTTP, fmt.Errorf("%s %s: Zoho answered HTTP %s%s", method, path, resp.Status, code))
-		}
-		return exitOK
+		headers.apply(req)
+		return c.send(&http.Client{Transport: tr}, req, target)
 	})
+}
+
+// send makes api's request and copies the answer to stdout.
+func (c *cli) send(client *http.Client, req *http.Request, target string) int {
+	method := req.Method
+	resp, err := client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its text repeats the URL
+		}
+		return c.failErr(fmt.Errorf("%s %s: %w", method, target, err))
+	}
+	defer resp.Body.Close()
+	out := c.stdout
+	if isTerminal(out) {
+		// The body is copied as it is to a file or a pipe, whose reader
+		// expects Zoho's bytes; a terminal gets control characters escaped.
+		tw := &terminalWriter{w: out}
+		defer tw.Flush()
+		out = tw
+	}
+	code, err := copyBody(out, resp.Body)
+	if err != nil {
+		return c.failErr(fmt.Errorf("%s %s: reading the response: %w", method, target, err))
+	}
+	if resp.StatusCode/100 != 2 {
+		if code != "" {
+			code = " (" + code + ")"
+		}
+		return c.fail(exitHTTP, fmt.Errorf("%s %s: Zoho answered HTTP %s%s", method, target, resp.Status, code))
+	}
+	return exitOK
 }
 
 func runRevoke(c *cli, args []string) int {
@@ -298,7 +307,7 @@ confirm, the file is left in place.`)
 	if err != nil {
 		return c.fail(exitFailure, err)
 	}
-	cfg := &zohoauth.Config{AccountsURL: accounts}
+	cfg := &zohoauth.Config{AccountsURL: accounts, HTTPClient: &http.Client{Transport: c.base(), Timeout: 30 * time.Second}}
 	if err := cfg.Revoke(ctx, tok.RefreshToken); err != nil {
 		return c.failErr(fmt.Errorf("%w; the token file was left in place", err))
 	}

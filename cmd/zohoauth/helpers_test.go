@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,11 +28,14 @@ const (
 // the command sees, and every secret that has come into play. At the end
 // of the test it checks that no output of the command held a secret.
 type fixture struct {
-	t    *testing.T
-	srv  *zohotest.Server
-	eu   zohotest.DC
-	file string
-	env  map[string]string
+	// transport, when set, carries the command's requests (the fake in
+	// memory, on Zoho's real host names); else they go over loopback.
+	transport http.RoundTripper
+	t         *testing.T
+	srv       *zohotest.Server
+	eu        zohotest.DC
+	file      string
+	env       map[string]string
 
 	mu      sync.Mutex
 	secrets map[string]string // secret value: what it is
@@ -98,7 +102,7 @@ const secretWindow = 12
 // run runs the command in process with the fixture's environment.
 func (f *fixture) run(args ...string) (status int, stdout, stderr string) {
 	var out, errs bytes.Buffer
-	status = run(args, &out, &errs, func(k string) string { return f.env[k] })
+	status = runWith(f.transport, args, &out, &errs, func(k string) string { return f.env[k] })
 	f.record(args, out.String(), errs.String())
 	return status, out.String(), errs.String()
 }
@@ -213,6 +217,15 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// forgetLedger removes the ledger beside a token file: the call budget and
+// backoff that earlier runs left, for a test case that stands on its own.
+func forgetLedger(t *testing.T, tokenFile string) {
+	t.Helper()
+	if err := os.Remove(tokenFile + ".ledger"); err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
 }

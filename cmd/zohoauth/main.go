@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"regexp"
 	"strconv"
@@ -75,13 +76,31 @@ type cli struct {
 	// secrets are the values of -client-secret and -code and
 	// $ZOHO_CLIENT_SECRET: redact blanks them out of everything printed.
 	secrets []string
+	// transport makes the command's HTTP requests, token calls included;
+	// nil means http.DefaultTransport. Tests set it to a fake's.
+	transport http.RoundTripper
+}
+
+// base is the transport the command's requests go through.
+func (c *cli) base() http.RoundTripper {
+	if c.transport != nil {
+		return c.transport
+	}
+	return http.DefaultTransport
 }
 
 // run is the whole command: it parses args (without the program name),
 // writes to stdout and stderr, reads the environment through env, and
 // returns the exit status.
 func run(args []string, stdout, stderr io.Writer, env func(string) string) int {
-	c := &cli{name: "zohoauth", stdout: stdout, stderr: stderr, env: env, secrets: []string{env("ZOHO_CLIENT_SECRET")}}
+	return runWith(nil, args, stdout, stderr, env)
+}
+
+// runWith is run with the command's HTTP requests going through transport
+// (nil: http.DefaultTransport).
+func runWith(transport http.RoundTripper, args []string, stdout, stderr io.Writer, env func(string) string) int {
+	c := &cli{name: "zohoauth", stdout: stdout, stderr: stderr, env: env, secrets: []string{env("ZOHO_CLIENT_SECRET")},
+		transport: transport}
 	if len(args) == 0 {
 		topUsage(stderr)
 		return exitFailure

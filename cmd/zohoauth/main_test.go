@@ -248,6 +248,7 @@ func TestRefreshExitStatuses(t *testing.T) {
 		{"throttled", zohotest.Fault{Body: throttled, Count: 1}, exitTransient, "wait before retrying"},
 		{"garbage body", zohotest.Fault{Body: "<html>oops</html>", Count: 1}, exitTransient, "not a JSON object"},
 	} {
+		forgetLedger(t, f.file) // each case on its own: no earlier case's backoff
 		f.srv.SetFault(tc.fault)
 		status, stdout, stderr := f.zoho("refresh")
 		f.srv.SetFault(zohotest.Fault{})
@@ -260,6 +261,7 @@ func TestRefreshExitStatuses(t *testing.T) {
 		}
 	}
 
+	forgetLedger(t, f.file)
 	f.env["ZOHO_CLIENT_SECRET"] = "not-the-secret"
 	status, stdout, stderr := f.zoho("refresh")
 	wantStatus(t, "wrong client secret", status, exitReauth, stdout, stderr, "check the client secret")
@@ -269,6 +271,7 @@ func TestRefreshExitStatuses(t *testing.T) {
 	wantStatus(t, "wrong -client-secret", status, exitReauth, stdout, stderr, "invalid_client_secret")
 
 	f.srv.RevokeRefreshToken(kept.RefreshToken)
+	forgetLedger(t, f.file)
 	status, stdout, stderr = f.zoho("refresh")
 	wantStatus(t, "revoked refresh token", status, exitReauth, stdout, stderr,
 		`zohoauth refresh: refresh failed (HTTP 200): "invalid_code" (the refresh token was revoked or evicted; create a new grant and exchange it)`)
@@ -326,8 +329,8 @@ func TestBadInput(t *testing.T) {
 		{"damaged token file", []string{"token", "-token-file", damaged}, nil, exitFailure, "is damaged"},
 		{"token file others can read", []string{"status", "-token-file", open}, nil, exitFailure, "chmod 600"},
 		{"token file is a folder", []string{"api", "GET", "/crm/v8/Leads", "-token-file", dir}, nil, exitFailure, "it is a folder, not a regular file"},
-		{"api without a path", []string{"api", "GET"}, nil, exitFailure, "give METHOD and PATH"},
-		{"api with a URL", []string{"api", "GET", "https://www.zohoapis.eu/crm/v8/Leads"}, nil, exitFailure, "not a URL"},
+		{"api without a path", []string{"api", "GET"}, nil, exitFailure, "give METHOD and PATH or URL"},
+		{"api with a URL off the token's hosts", []string{"api", "GET", "https://www.zohoapis.eu/crm/v8/Leads"}, nil, exitFailure, "is not a Zoho API host of the token's data center"},
 		{"api with a bad method", []string{"api", "GE T", "/crm/v8/Leads"}, nil, exitFailure, "METHOD must be an HTTP method"},
 		{"api with a secret as the method", []string{"api", used, "/crm/v8/Leads"}, nil, exitFailure, "METHOD must be an HTTP method"},
 		{"api with bad JSON", []string{"api", "POST", "/crm/v8/Leads", "-data", "{nope"}, nil, exitFailure, "-data is not valid JSON"},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -117,7 +118,8 @@ func (o *options) config(c *cli, tok *zohoauth.Token) (*zohoauth.Config, error) 
 	case secret == "":
 		return nil, errors.New("missing client secret: set ZOHO_CLIENT_SECRET or pass -client-secret (the API console shows it under your self client)")
 	}
-	return &zohoauth.Config{ClientID: id, ClientSecret: secret, AccountsURL: accounts}, nil
+	return &zohoauth.Config{ClientID: id, ClientSecret: secret, AccountsURL: accounts,
+		HTTPClient: &http.Client{Transport: c.base(), Timeout: 30 * time.Second}}, nil
 }
 
 // source is the refreshing token source over the store. Its refresh window
