@@ -140,7 +140,7 @@ the new one is saved for the next caller.`)
 		}
 		if !isTokenText(tok.AccessToken) {
 			return c.fail(exitFailure, errors.New("the access token holds characters no Zoho token has, so it is not printed; "+
-				"the token file may be damaged: run \"zohoauth exchange\" again"))
+				"the token file may be damaged: run \"zohoauth login\" (or \"zohoauth exchange\") again"))
 		}
 		fmt.Fprintln(c.stdout, tok.AccessToken)
 		return exitOK

@@ -36,9 +36,10 @@ const (
 const exitStatusHelp = `Exit status:
   0  success
   1  usage error, bad input, or any other failure the message explains
-  2  re-authorization needed: no token is stored, or Zoho refused the grant
-     code, the refresh token or the client credentials; create a new grant
-     code and run "zohoauth exchange"
+  2  re-authorization needed: no token is stored, the login was denied or
+     expired, or Zoho refused the grant code, the refresh token or the
+     client credentials; run "zohoauth login" (or "zohoauth exchange" with
+     a new grant code)
   3  temporary failure: Zoho could not be reached, answered with a server
      error, or throttled token requests; try again later
   4  (api only) Zoho answered with an HTTP status outside 2xx

@@ -213,7 +213,7 @@ func describe(w io.Writer, tok *zohoauth.Token, now time.Time) {
 	if tok.RefreshToken != "" {
 		row("refresh token", "stored; it renews the access token until it is revoked")
 	} else {
-		row("refresh token", "none: the access token cannot be renewed; run \"zohoauth exchange\" with a new grant code")
+		row("refresh token", "none: the access token cannot be renewed; run \"zohoauth login\", or \"zohoauth exchange\" with a new grant code")
 	}
 }
 
