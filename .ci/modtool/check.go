@@ -83,10 +83,10 @@ func dropReplace(dir string) error {
 		if rep.New.Version != "" {
 			return fmt.Errorf("%s: replaces %s with the module %s, which users would not get", name, rep.Old.Path, rep.New.Path)
 		}
+		fmt.Printf("%s: dropped replace %s => %s\n", name, rep.Old.Path, rep.New.Path)
 		if err := f.DropReplace(rep.Old.Path, rep.Old.Version); err != nil {
 			return err
 		}
-		fmt.Printf("%s: dropped replace %s => %s\n", name, rep.Old.Path, rep.New.Path)
 	}
 	f.Cleanup()
 	out, err := f.Format()
