@@ -20,14 +20,14 @@ func (r *repo) check() error {
 	held := map[string]string{} // dependency path: "version (folder)" first seen
 	for _, m := range r.published {
 		if g := goVersion(m.file); g != goLine {
-			problems = append(problems, fmt.Sprintf("%s/go.mod: go %s; the root module says go %s", m.dir, g, goLine))
+			problems = append(problems, fmt.Sprintf("%s: go %s; the root module says go %s", m.name(), g, goLine))
 		}
 		for _, req := range m.file.Require {
 			if r.isPub[req.Mod.Path] {
 				continue
 			}
 			first, ok := held[req.Mod.Path]
-			here := req.Mod.Version + " (" + m.dir + ")"
+			here := req.Mod.Version + " (" + m.name() + ")"
 			if !ok {
 				held[req.Mod.Path] = here
 			} else if !strings.HasPrefix(first, req.Mod.Version+" ") {

@@ -24,6 +24,14 @@ type mod struct {
 
 func (m *mod) path() string { return m.file.Module.Mod.Path }
 
+// name is how messages call the module: its folder, or "the root module".
+func (m *mod) name() string {
+	if m.dir == "." {
+		return "the root module"
+	}
+	return m.dir
+}
+
 // A repo is the repository's modules: the root first, then every
 // sub-module, sorted by folder.
 type repo struct {
