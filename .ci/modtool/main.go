@@ -10,6 +10,7 @@
 //	modtool version             prints the one version the sub-modules require
 //	modtool bump VERSION        sets that requirement to VERSION everywhere
 //	modtool check               the published modules agree with the root
+//	modtool tags VERSION        prints the release's tags: VERSION, DIR/VERSION...
 //	modtool proxy -rev REV -version VERSION -out DIR
 //	modtool dropreplace DIR     removes DIR/go.mod's replaces of local folders
 package main
@@ -19,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path"
 )
 
 func main() {
@@ -35,7 +37,7 @@ func run(args []string) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return errors.New("usage: modtool [-C DIR] version | bump VERSION | check | proxy ... | dropreplace DIR")
+		return errors.New("usage: modtool [-C DIR] version | bump VERSION | check | tags VERSION | proxy ... | dropreplace DIR")
 	}
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
 	if cmd == "dropreplace" {
@@ -62,6 +64,14 @@ func run(args []string) error {
 		return r.bump(rest[0])
 	case "check":
 		return r.check()
+	case "tags":
+		if len(rest) != 1 || !isReleaseVersion(rest[0]) {
+			return errors.New("usage: modtool tags vX.Y.Z")
+		}
+		for _, m := range r.published {
+			fmt.Println(path.Join(m.dir, rest[0]))
+		}
+		return nil
 	case "proxy":
 		return r.proxy(rest)
 	}
