@@ -62,7 +62,8 @@ if [[ $required != "$version" ]]; then
 	die "the sub-modules require the published modules at $required: run .ci/release.sh -prepare $version, commit, and run this again"
 fi
 "$modtool" check
-if ! grep -Eq "^## \[${version#v}\] - [0-9]{4}-[0-9]{2}-[0-9]{2}[[:space:]]*$" CHANGELOG.md; then
+number=${version#v}
+if ! grep -Eq "^## \[${number//./\\.}\] - [0-9]{4}-[0-9]{2}-[0-9]{2}[[:space:]]*$" CHANGELOG.md; then
 	die "CHANGELOG.md has no section '## [${version#v}] - YYYY-MM-DD': give the release its date there and commit"
 fi
 
