@@ -18,7 +18,7 @@ export GIT_AUTHOR_NAME=release-test GIT_AUTHOR_EMAIL=release-test@example.invali
 export GIT_COMMITTER_NAME=release-test GIT_COMMITTER_EMAIL=release-test@example.invalid
 git init -q --bare "$tmp/origin.git"
 git -c core.hooksPath=/dev/null push -q "$tmp/origin.git" "$(git rev-parse HEAD):refs/heads/main"
-git clone -q "$tmp/origin.git" "$tmp/repo"
+git clone -q -b main "$tmp/origin.git" "$tmp/repo"
 cd "$tmp/repo"
 export FILEPROXY_CALLS=$tmp/fileproxy.calls FILEPROXY_STATUS=0
 cat >.ci/fileproxy.sh <<'EOF'
