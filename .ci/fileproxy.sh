@@ -17,7 +17,6 @@
 # machine's. Usage: .ci/fileproxy.sh [vX.Y.Z]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
 start=$SECONDS
 
 tmp=$(mktemp -d)
@@ -46,11 +45,12 @@ git -C "$tmp/repo" checkout -q fileproxy
 
 machine_proxy=$(go env GOPROXY)
 machine_cache=$(go env GOMODCACHE)
+machine_flags=$(go env GOFLAGS)
 export GOPROXY="file://$tmp/proxy,file://$machine_cache/cache/download,$machine_proxy"
 export GOMODCACHE=$tmp/modcache
 # -trimpath: paths in the temporary module cache change with every run;
 # without it nothing built from there would come from the build cache again.
-export GOFLAGS="$(go env GOFLAGS) -mod=mod -modcacherw -trimpath"
+export GOFLAGS="$machine_flags -mod=mod -modcacherw -trimpath"
 export GONOSUMDB=github.com/go-zoho/zohoauth # not published yet: no checksum database knows it
 export GOWORK=off GOTOOLCHAIN=local
 

@@ -78,14 +78,14 @@ else
 	bad "the module check ran once, for v0.1.0"
 fi
 
-want_tags="v0.1.0 redisstore/v0.1.0 oauth2adapter/v0.1.0"
+want_tags=(v0.1.0 redisstore/v0.1.0 oauth2adapter/v0.1.0)
 rm -f "$FILEPROXY_CALLS"
 if ! bash .ci/release.sh v0.1.0 >"$tmp/out" 2>&1; then
 	bad "release v0.1.0"
 else
 	ok "release v0.1.0"
 	head=$(git rev-parse HEAD)
-	for tag in $want_tags; do
+	for tag in "${want_tags[@]}"; do
 		if [[ $(git cat-file -t "$tag") == tag && $(git rev-parse "$tag^{commit}") == "$head" ]]; then
 			ok "annotated tag $tag on HEAD"
 		else
@@ -93,7 +93,7 @@ else
 		fi
 	done
 	if [[ $(git tag -l | wc -l) -eq 3 ]]; then ok "no other tag"; else bad "no other tag: $(git tag -l | tr '\n' ' ')"; fi
-	if grep -qxF "    git push origin $want_tags" "$tmp/out"; then ok "prints the push"; else bad "prints the push"; fi
+	if grep -qxF "    git push origin ${want_tags[*]}" "$tmp/out"; then ok "prints the push"; else bad "prints the push"; fi
 	if [[ $(cat "$FILEPROXY_CALLS") == "fileproxy.sh v0.1.0" ]]; then ok "checked v0.1.0 first"; else bad "checked v0.1.0 first"; fi
 	if [[ -z $(git ls-remote --tags origin) ]]; then ok "pushed nothing"; else bad "pushed nothing"; fi
 fi
@@ -111,14 +111,14 @@ refused_after
 if ! bash .ci/release.sh -prepare v0.2.0 >"$tmp/out" 2>&1; then
 	bad "-prepare v0.2.0"
 else
-	stale=$(grep -l 'github.com/go-zoho/zohoauth\(/[a-z0-9]*\)\? v0\.1\.0' $(git ls-files '*go.mod') || true)
+	stale=$(git ls-files -z '*go.mod' | xargs -0 grep -l 'github.com/go-zoho/zohoauth\(/[a-z0-9]*\)\? v0\.1\.0' || true)
 	if [[ -z $stale && $(git diff --name-only | grep -c 'go.mod$') -ge 6 ]]; then
 		ok "-prepare v0.2.0 sets v0.2.0 in every sub-module"
 	else
 		bad "-prepare v0.2.0 sets v0.2.0 in every sub-module (still v0.1.0: $stale)"
 	fi
 	git commit -qam "release test: require v0.2.0"
-	git tag -d $want_tags >/dev/null
+	git tag -d "${want_tags[@]}" >/dev/null
 	refused "after -prepare, v0.2.0 gets to the CHANGELOG check" "no section '## \[0.2.0\]" v0.2.0
 fi
 
