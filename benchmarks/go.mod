@@ -4,8 +4,8 @@ go 1.26.0
 
 require (
 	cloud.google.com/go/auth v0.24.4
-	github.com/go-zoho/zohoauth v0.0.0
-	github.com/go-zoho/zohoauth/redisstore v0.0.0
+	github.com/go-zoho/zohoauth v0.1.0
+	github.com/go-zoho/zohoauth/redisstore v0.1.0
 	github.com/redis/go-redis/v9 v9.22.0
 	go.uber.org/goleak v1.3.0
 	golang.org/x/oauth2 v0.38.0
@@ -24,6 +24,8 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 )
 
+// An internal module, never tagged: it builds against the working tree of
+// the modules in this repository (docs/releasing.md).
 replace (
 	github.com/go-zoho/zohoauth => ../
 	github.com/go-zoho/zohoauth/redisstore => ../redisstore

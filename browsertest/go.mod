@@ -2,11 +2,13 @@ module github.com/go-zoho/zohoauth/browsertest
 
 go 1.26.0
 
+// An internal module, never tagged: it builds against the working tree of
+// the modules in this repository (docs/releasing.md).
 replace github.com/go-zoho/zohoauth => ../
 
 require (
 	github.com/chromedp/chromedp v0.23.1
-	github.com/go-zoho/zohoauth v0.0.0-00010101000000-000000000000
+	github.com/go-zoho/zohoauth v0.1.0
 	go.uber.org/goleak v1.3.0
 )
 

@@ -4,7 +4,7 @@ go 1.25.0
 
 require (
 	github.com/getkin/kin-openapi v0.153.0
-	github.com/go-zoho/zohoauth v0.0.0
+	github.com/go-zoho/zohoauth v0.1.0
 	go.uber.org/goleak v1.3.0
 )
 
@@ -20,4 +20,6 @@ require (
 	golang.org/x/text v0.14.0 // indirect
 )
 
+// An internal module, never tagged: it builds against the working tree of
+// the modules in this repository (docs/releasing.md).
 replace github.com/go-zoho/zohoauth => ../

@@ -4,7 +4,7 @@ go 1.25.0
 
 require (
 	github.com/bsm/redislock v0.9.4
-	github.com/go-zoho/zohoauth v0.0.0
+	github.com/go-zoho/zohoauth v0.1.0
 	github.com/redis/go-redis/v9 v9.22.0
 	go.uber.org/goleak v1.3.0
 )
@@ -18,4 +18,7 @@ require (
 	golang.org/x/sys v0.30.0 // indirect
 )
 
+// Inside this repository the module builds against the root module's
+// working tree. Users never see this replace: they get the version
+// required above (docs/releasing.md).
 replace github.com/go-zoho/zohoauth => ../

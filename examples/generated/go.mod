@@ -3,7 +3,7 @@ module github.com/go-zoho/zohoauth/examples/generated
 go 1.25.0
 
 require (
-	github.com/go-zoho/zohoauth v0.0.0
+	github.com/go-zoho/zohoauth v0.1.0
 	github.com/oapi-codegen/runtime v1.8.0
 	go.uber.org/goleak v1.3.0
 )
@@ -17,4 +17,6 @@ require (
 	golang.org/x/sys v0.39.0 // indirect
 )
 
+// An internal module, never tagged: it builds against the working tree of
+// the modules in this repository (docs/releasing.md).
 replace github.com/go-zoho/zohoauth => ../..
