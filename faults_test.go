@@ -276,12 +276,6 @@ func runFaultRow(t *testing.T, row faultRow, st tokenState) (res faultResult) {
 	return res
 }
 
-// fakeCredentials is a Config with zohotest's default credentials whose
-// token calls go through rt.
-func fakeCredentials(rt http.RoundTripper) *zohoauth.Config {
-	return &zohoauth.Config{ClientID: "test-client-id", ClientSecret: "test-client-secret", HTTPClient: &http.Client{Transport: rt}}
-}
-
 // pace spaces requests: one a second for the first minute, where the
 // backoff steps are short, then one every five seconds.
 func pace(elapsed time.Duration) time.Duration {
