@@ -3,16 +3,13 @@ package zohoauth_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,174 +173,6 @@ func (w *wireLog) sent() []wireRequest {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return slices.Clone(w.reqs)
-}
-
-// handlerTransport serves requests in memory with h, on the calling
-// goroutine, so it works inside synctest bubbles.
-func handlerTransport(h http.Handler) http.RoundTripper {
-	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		if r.Body != nil {
-			defer r.Body.Close()
-		}
-		if err := r.Context().Err(); err != nil {
-			return nil, err
-		}
-		rec := httptest.NewRecorder()
-		in := r
-		if in.Body == nil {
-			in = r.Clone(r.Context())
-			in.Body = http.NoBody
-		}
-		h.ServeHTTP(rec, in)
-		if err := r.Context().Err(); err != nil {
-			return nil, err
-		}
-		resp := rec.Result()
-		resp.Request = r
-		return resp, nil
-	})
-}
-
-// fakeZoho is a minimal token endpoint plus API for the root package's
-// tests: every refresh mints "access-N"; the API accepts only the newest.
-type fakeZoho struct {
-	mu       sync.Mutex
-	calls    atomic.Int64 // token endpoint requests
-	n        int
-	lifetime time.Duration
-	delay    time.Duration             // token endpoint latency (fake time in bubbles)
-	reply    func(n int) (int, string) // overrides the token endpoint's answer when set
-	valid    map[string]bool
-	apiCalls atomic.Int64
-	api      func(w http.ResponseWriter, r *http.Request, tokenOK bool)
-	forms    []url.Values
-}
-
-func newFake() *fakeZoho {
-	return &fakeZoho{lifetime: time.Hour, valid: map[string]bool{}}
-}
-
-func (f *fakeZoho) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
-	case "/oauth/v2/token":
-		f.token(w, r)
-	case "/oauth/v2/token/revoke":
-		_ = r.ParseForm()
-		if r.PostForm.Get("token") == testRefresh {
-			io.WriteString(w, `{"status":"success"}`)
-			return
-		}
-		w.WriteHeader(http.StatusBadRequest)
-	default:
-		f.apiCalls.Add(1)
-		auth := r.Header.Get("Authorization")
-		f.mu.Lock()
-		ok := strings.HasPrefix(auth, "Zoho-oauthtoken ") && f.valid[strings.TrimPrefix(auth, "Zoho-oauthtoken ")]
-		f.mu.Unlock()
-		if f.api != nil {
-			f.api(w, r, ok)
-			return
-		}
-		if !ok {
-			w.WriteHeader(http.StatusUnauthorized)
-			io.WriteString(w, `{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}`)
-			return
-		}
-		body, _ := io.ReadAll(r.Body)
-		fmt.Fprintf(w, `{"echo":%q}`, body)
-	}
-}
-
-func (f *fakeZoho) token(w http.ResponseWriter, r *http.Request) {
-	f.calls.Add(1)
-	if err := r.ParseForm(); err != nil {
-		w.WriteHeader(400)
-		return
-	}
-	f.mu.Lock()
-	f.forms = append(f.forms, r.PostForm)
-	f.n++
-	n := f.n
-	delay, reply := f.delay, f.reply
-	f.mu.Unlock()
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if reply != nil {
-		if status, body := reply(n); status != 0 {
-			w.WriteHeader(status)
-			io.WriteString(w, body)
-			return
-		}
-	}
-	if r.PostForm.Get("client_secret") != testClientSecret {
-		io.WriteString(w, `{"error":"invalid_client_secret"}`)
-		return
-	}
-	access := fmt.Sprintf("1000.access-%d.secret", n)
-	f.mu.Lock()
-	f.valid[access] = true
-	f.mu.Unlock()
-	switch r.PostForm.Get("grant_type") {
-	case "authorization_code":
-		if r.PostForm.Get("code") != testGrantCode {
-			io.WriteString(w, `{"error":"invalid_code"}`)
-			return
-		}
-		fmt.Fprintf(w, `{"access_token":%q,"refresh_token":%q,"api_domain":"https://www.zohoapis.com","token_type":"Bearer","expires_in":%d,"scope":"ZohoCRM.modules.ALL"}`,
-			access, testRefresh, int(f.lifetime.Seconds()))
-	case "refresh_token":
-		if r.PostForm.Get("refresh_token") != testRefresh {
-			io.WriteString(w, `{"error":"invalid_code"}`)
-			return
-		}
-		fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":%d}`, access, int(f.lifetime.Seconds()))
-	default:
-		io.WriteString(w, `{"error":"unsupported_grant_type"}`)
-	}
-}
-
-// invalidateAll makes the API refuse every token minted so far.
-func (f *fakeZoho) invalidateAll() {
-	f.mu.Lock()
-	f.valid = map[string]bool{}
-	f.mu.Unlock()
-}
-
-func (f *fakeZoho) config() *zohoauth.Config {
-	return &zohoauth.Config{
-		ClientID:     "client-1",
-		ClientSecret: testClientSecret,
-		HTTPClient:   &http.Client{Transport: handlerTransport(f)},
-	}
-}
-
-// expiredToken is a saved token whose access token has run out.
-func expiredToken() *zohoauth.Token {
-	return &zohoauth.Token{
-		AccessToken:  "1000.access-old.secret",
-		RefreshToken: testRefresh,
-		APIDomain:    "https://www.zohoapis.com",
-		Expiry:       time.Now().Add(-time.Minute),
-	}
-}
-
-// freshToken is valid for an hour and known to the fake's API.
-func (f *fakeZoho) freshToken() *zohoauth.Token {
-	tok := &zohoauth.Token{
-		AccessToken:  "1000.access-seeded.secret",
-		RefreshToken: testRefresh,
-		APIDomain:    "https://www.zohoapis.com",
-		Expiry:       time.Now().Add(time.Hour),
-	}
-	f.mu.Lock()
-	f.valid[tok.AccessToken] = true
-	f.mu.Unlock()
-	return tok
 }
 
 // logCapture collects slog output at debug level.
