@@ -310,23 +310,21 @@ func TestExchangeReplacesForeignAPIDomain(t *testing.T) {
 // Before a 401 replay the fresh token is checked again: one whose data
 // center changed may not go to the old one's host, and the 401 comes back.
 func TestReplayChecksTheFreshTokensHosts(t *testing.T) {
-	mt := httpmock.NewMockTransport()
-	mt.RegisterResponder("POST", "https://accounts.zoho.eu/oauth/v2/token", httpmock.NewStringResponder(200,
-		`{"access_token":"1000.access-us.secret","api_domain":"https://www.zohoapis.com","expires_in":3600}`))
-	var auths []string
+	srv := newZoho(t, zohotest.Options{})
+	eu, refresh := srv.IssueToken("eu")
+	srv.RevokeAccessToken(eu) // the EU API answers 401 INVALID_TOKEN
+	us, _ := srv.IssueToken("us")
+	// The EU accounts server answers the refresh with a US token.
+	srv.Script(zohotest.Fault{Body: `{"access_token":"` + us + `","api_domain":"https://www.zohoapis.com","expires_in":3600}`})
 	const body401 = `{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}`
-	mt.RegisterResponder("GET", "https://www.zohoapis.eu/crm/v8/Leads", func(r *http.Request) (*http.Response, error) {
-		auths = append(auths, r.Header.Get("Authorization"))
-		return httpmock.NewStringResponse(401, body401), nil
-	})
-	cfg := mockConfig(mt)
+	cfg := fakeCredentials(srv.Transport())
 	cfg.AccountsURL = zohoauth.EU.AccountsURL
-	tok := &zohoauth.Token{AccessToken: "1000.access-eu.secret", RefreshToken: testRefresh, APIDomain: zohoauth.EU.APIDomain,
+	tok := &zohoauth.Token{AccessToken: eu, RefreshToken: refresh, APIDomain: zohoauth.EU.APIDomain,
 		AccountsServer: zohoauth.EU.AccountsURL, Expiry: time.Now().Add(time.Hour)}
 	src := zohoauth.NewSource(cfg, zohoauth.WithToken(tok))
 	defer src.Close()
-	client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: mt}}
-	resp, err := client.Get("https://www.zohoapis.eu/crm/v8/Leads")
+	client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: srv.Transport()}}
+	resp, err := client.Get("https://www.zohoapis.eu/crm/v8/Leads?fields=Last_Name")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,8 +333,8 @@ func TestReplayChecksTheFreshTokensHosts(t *testing.T) {
 	if resp.StatusCode != 401 || string(got) != body401 {
 		t.Errorf("got %d %q, want the first 401", resp.StatusCode, got)
 	}
-	if len(auths) != 1 || strings.Contains(strings.Join(auths, ","), "access-us") {
-		t.Errorf("API saw %q; the US token must not be replayed to the EU host", auths)
+	if auths := srv.Stats().AuthHeaders; len(auths) != 1 || strings.Contains(strings.Join(auths, ","), us) || len(tokenCalls(srv)) != 1 {
+		t.Errorf("API saw %q after %d token calls; the US token must not be replayed to the EU host", auths, len(tokenCalls(srv)))
 	}
 }
 

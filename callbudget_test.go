@@ -2,16 +2,13 @@ package zohoauth_test
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/go-zoho/zohoauth"
+	"github.com/go-zoho/zohoauth/zohotest"
 )
 
 // The call budget must hold as the token endpoint sees it: when a request
@@ -22,8 +19,8 @@ import (
 // would get through.
 func TestCallBudgetHoldsAtZohoAfterRetryAfter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ep := &retryAfterEndpoint{retryAfter: "2"} // a proxy in front of Zoho asks for 2 s
-		src := zohoauth.NewSource(ep.config(), zohoauth.WithToken(expiredToken()))
+		srv := retryAfterFirst(t, "2") // a proxy in front of Zoho asks for 2 s
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(issuedToken(srv, -time.Minute)))
 		defer src.Close()
 		start := time.Now()
 		for time.Since(start) < 20*time.Minute {
@@ -32,18 +29,7 @@ func TestCallBudgetHoldsAtZohoAfterRetryAfter(t *testing.T) {
 			}
 			time.Sleep(time.Second)
 		}
-		arrivals := ep.calls()
-		for i := range arrivals {
-			k := 0
-			for _, a := range arrivals[i:] {
-				if a.Sub(arrivals[i]) < 10*time.Minute {
-					k++
-				}
-			}
-			if k > 10 {
-				t.Fatalf("%d token calls reached the endpoint within 10 minutes of the one at %v", k, arrivals[i].Sub(start))
-			}
-		}
+		checkWindow(t, callTimes(srv), 10, 10*time.Minute)
 	})
 }
 
@@ -53,8 +39,8 @@ func TestCallBudgetHoldsAtZohoAfterRetryAfter(t *testing.T) {
 // hold one of the 10 calls for as long as the header asked.
 func TestLongRetryAfterEndsTheCall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ep := &retryAfterEndpoint{retryAfter: "3600"}
-		src := zohoauth.NewSource(ep.config(), zohoauth.WithToken(expiredToken()))
+		srv := retryAfterFirst(t, "3600")
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(issuedToken(srv, -time.Minute)))
 		defer src.Close()
 		start := time.Now()
 		_, err := src.Token(bg())
@@ -72,38 +58,18 @@ func TestLongRetryAfterEndsTheCall(t *testing.T) {
 				t.Fatalf("Refresh %d after the 503: %v", i+1, err)
 			}
 		}
-		if n := len(ep.calls()); n != 10 {
+		if n := len(tokenCalls(srv)); n != 10 {
 			t.Errorf("token calls = %d, want 10", n)
 		}
 	})
 }
 
-// retryAfterEndpoint is a token endpoint whose first answer is a 503 with
-// the given Retry-After; every later call mints a token. It records when
-// each call arrived.
-type retryAfterEndpoint struct {
-	retryAfter string
-	mu         sync.Mutex
-	arrivals   []time.Time
-}
-
-func (e *retryAfterEndpoint) config() *zohoauth.Config {
-	return fakeCredentials(roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		e.mu.Lock()
-		e.arrivals = append(e.arrivals, time.Now())
-		n := len(e.arrivals)
-		e.mu.Unlock()
-		if n == 1 {
-			return &http.Response{StatusCode: 503, Header: http.Header{"Retry-After": {e.retryAfter}},
-				Body: io.NopCloser(strings.NewReader("busy")), Request: r}, nil
-		}
-		body := fmt.Sprintf(`{"access_token":"1000.access-%d.secret","expires_in":3600}`, n)
-		return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
-	}))
-}
-
-func (e *retryAfterEndpoint) calls() []time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]time.Time(nil), e.arrivals...)
+// retryAfterFirst is a fake Zoho whose token endpoint answers its first
+// call with a 503 that asks for a wait of retryAfter seconds, and mints
+// tokens after that. Zoho's own throttle is off: what is held to 10 calls
+// in 10 minutes is the source.
+func retryAfterFirst(t *testing.T, retryAfter string) *zohotest.Server {
+	srv := newZoho(t, zohotest.Options{ThrottleLimit: -1})
+	srv.Script(zohotest.Fault{Status: 503, Body: "busy", Header: http.Header{"Retry-After": {retryAfter}}})
+	return srv
 }

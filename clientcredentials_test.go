@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,54 +18,18 @@ import (
 
 const testSOID = "ZohoCRM.700123456"
 
-// formRecorder keeps the form of every token call on its way to next.
-type formRecorder struct {
-	next  http.RoundTripper
-	mu    sync.Mutex
-	forms []url.Values
-}
-
-func (f *formRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil {
-		body, err := io.ReadAll(r.Body)
-		r.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		form, _ := url.ParseQuery(string(body))
-		f.mu.Lock()
-		f.forms = append(f.forms, form)
-		f.mu.Unlock()
-		r = r.Clone(r.Context())
-		r.Body = io.NopCloser(strings.NewReader(string(body)))
-	}
-	return f.next.RoundTrip(r)
-}
-
-func (f *formRecorder) seen() []url.Values {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]url.Values(nil), f.forms...)
-}
-
-// ccSetup is a fake Zoho and a self client's Config for it, whose token
-// calls are recorded.
-func ccSetup() (*zohotest.Server, *zohoauth.Config, *formRecorder) {
+// ccSetup is a fake Zoho and a self client's Config for it.
+func ccSetup() (*zohotest.Server, *zohoauth.Config) {
 	s := zohotest.New(zohotest.Options{})
-	rec := &formRecorder{next: s.Transport()}
-	cfg := &zohoauth.Config{
-		ClientID:     "test-client-id",
-		ClientSecret: "test-client-secret",
-		Scopes:       []string{"ZohoCRM.modules.ALL", "ZohoCRM.settings.READ"},
-		HTTPClient:   &http.Client{Transport: rec},
-	}
-	return s, cfg, rec
+	cfg := fakeCredentials(s.Transport())
+	cfg.Scopes = []string{"ZohoCRM.modules.ALL", "ZohoCRM.settings.READ"}
+	return s, cfg
 }
 
 func mints(s *zohotest.Server) int { return s.Stats().TokenCalls["client_credentials"] }
 
 func TestClientCredentialsGrant(t *testing.T) {
-	s, cfg, rec := ccSetup()
+	s, cfg := ccSetup()
 	defer s.Close()
 	tok, err := cfg.ClientCredentials(bg(), testSOID)
 	if err != nil {
@@ -79,8 +42,8 @@ func TestClientCredentialsGrant(t *testing.T) {
 		"scope":         {"ZohoCRM.modules.ALL,ZohoCRM.settings.READ"},
 		"soid":          {testSOID},
 	}
-	if forms := rec.seen(); len(forms) != 1 || fmt.Sprint(forms[0]) != fmt.Sprint(want) {
-		t.Errorf("forms sent:\n%v\nwant one:\n%v", forms, want)
+	if calls := tokenCalls(s); len(calls) != 1 || fmt.Sprint(calls[0].Form) != fmt.Sprint(want) {
+		t.Errorf("calls made:\n%v\nwant one with the form:\n%v", calls, want)
 	}
 	if tok.AccessToken == "" || tok.RefreshToken != "" || tok.APIDomain != zohoauth.US.APIDomain ||
 		tok.AccountsServer != zohoauth.US.AccountsURL || time.Until(tok.Expiry) < 59*time.Minute {
@@ -113,7 +76,7 @@ func TestClientCredentialsGrant(t *testing.T) {
 
 func TestClientCredentialsSourceSharesOneMint(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, cfg, _ := ccSetup()
+		s, cfg := ccSetup()
 		defer s.Close()
 		s.SetFault(zohotest.Fault{Latency: 200 * time.Millisecond})
 		src := zohoauth.NewClientCredentialsSource(cfg, testSOID)
@@ -144,7 +107,7 @@ func TestClientCredentialsSourceSharesOneMint(t *testing.T) {
 
 func TestClientCredentialsSourceMintsWhenStale(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, cfg, rec := ccSetup()
+		s, cfg := ccSetup()
 		defer s.Close()
 		s.SetFault(zohotest.Fault{Latency: 100 * time.Millisecond})
 		logs := &logCapture{}
@@ -181,9 +144,9 @@ func TestClientCredentialsSourceMintsWhenStale(t *testing.T) {
 		if err != nil || third.AccessToken == second.AccessToken || !third.Valid() || mints(s) != 3 {
 			t.Fatalf("after expiry: %v, %v, %d calls", third, err, mints(s))
 		}
-		for _, form := range rec.seen() {
-			if form.Get("grant_type") != "client_credentials" || form.Has("refresh_token") {
-				t.Errorf("a mint sent %v", form)
+		for _, c := range tokenCalls(s) {
+			if c.Form.Get("grant_type") != "client_credentials" || c.Form.Has("refresh_token") {
+				t.Errorf("a mint sent %v", c.Form)
 			}
 		}
 		for _, secret := range []string{first.AccessToken, second.AccessToken, third.AccessToken, cfg.ClientSecret} {
@@ -196,7 +159,7 @@ func TestClientCredentialsSourceMintsWhenStale(t *testing.T) {
 
 func TestClientCredentialsSourceRespectsZohoLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, cfg, _ := ccSetup()
+		s, cfg := ccSetup()
 		defer s.Close()
 		src := zohoauth.NewClientCredentialsSource(cfg, testSOID)
 		defer src.Close()

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,30 +13,30 @@ import (
 
 	"github.com/go-zoho/zohoauth"
 	"github.com/go-zoho/zohoauth/zohotest"
+	"github.com/jarcoal/httpmock"
 )
 
 // accountsFake answers grant exchanges on every Zoho accounts host in
 // memory, with the api_domain of the host's data center, and records which
 // host each request went to. Only the code "good-code" is accepted.
+// zohotest serves three data centers; the redirects here name all of them.
 type accountsFake struct {
 	mu    sync.Mutex
 	hosts []string
 	forms []url.Values
 }
 
-func (a *accountsFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (a *accountsFake) answer(r *http.Request) (*http.Response, error) {
 	_ = r.ParseForm()
 	a.mu.Lock()
 	a.hosts = append(a.hosts, r.URL.Host)
 	a.forms = append(a.forms, r.PostForm)
 	a.mu.Unlock()
 	if r.URL.Path != "/oauth/v2/token" || r.PostForm.Get("grant_type") != "authorization_code" {
-		w.WriteHeader(http.StatusNotFound)
-		return
+		return httpmock.NewStringResponse(http.StatusNotFound, ""), nil
 	}
 	if r.PostForm.Get("code") != "good-code" || r.PostForm.Get("client_secret") != testClientSecret {
-		io.WriteString(w, `{"error":"invalid_code"}`)
-		return
+		return httpmock.NewStringResponse(http.StatusOK, `{"error":"invalid_code"}`), nil
 	}
 	api := "https://www.zohoapis.com"
 	for _, dc := range zohoauth.DataCenters() {
@@ -45,7 +44,8 @@ func (a *accountsFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			api = dc.APIDomain
 		}
 	}
-	fmt.Fprintf(w, `{"access_token":"1000.access-consent.x","refresh_token":%q,"api_domain":%q,"token_type":"Bearer","expires_in":3600}`, testRefresh, api)
+	return httpmock.NewStringResponse(http.StatusOK, fmt.Sprintf(
+		`{"access_token":"1000.access-consent.x","refresh_token":%q,"api_domain":%q,"token_type":"Bearer","expires_in":3600}`, testRefresh, api)), nil
 }
 
 func (a *accountsFake) seen() ([]string, []url.Values) {
@@ -55,12 +55,14 @@ func (a *accountsFake) seen() ([]string, []url.Values) {
 }
 
 func (a *accountsFake) config() *zohoauth.Config {
+	mt := httpmock.NewMockTransport()
+	mt.RegisterNoResponder(a.answer) // every host: a request that goes astray is recorded too
 	return &zohoauth.Config{
 		ClientID:     "1000.CLIENT",
 		ClientSecret: testClientSecret,
 		RedirectURL:  "https://app.example.com/oauth/callback",
 		Scopes:       []string{"ZohoCRM.modules.ALL", "ZohoCRM.settings.READ"},
-		HTTPClient:   &http.Client{Transport: handlerTransport(a)},
+		HTTPClient:   &http.Client{Transport: mt},
 	}
 }
 
@@ -203,22 +205,21 @@ func TestExchangeRedirect(t *testing.T) {
 // A fake Zoho on a loopback address, configured as AccountsURL, may name
 // itself in accounts-server: the configured server is trusted already.
 func TestExchangeRedirectConfiguredServer(t *testing.T) {
-	a := &accountsFake{}
-	srv := httptest.NewServer(a)
-	defer srv.Close()
-	cfg := a.config()
-	cfg.HTTPClient = srv.Client()
-	cfg.AccountsURL = srv.URL
-	r := redirect(map[string]string{"code": "good-code", "state": "s", "accounts-server": srv.URL + "/"})
+	srv := newZoho(t, zohotest.Options{})
+	srv.Start()
+	accounts := srv.DC("us").AccountsURL
+	cfg := &zohoauth.Config{ClientID: "test-client-id", ClientSecret: fakeClientSecret, AccountsURL: accounts,
+		RedirectURL: "https://app.example.com/oauth/callback", HTTPClient: &http.Client{}}
+	r := redirect(map[string]string{"code": srv.NewGrantCode("us"), "state": "s", "accounts-server": accounts + "/"})
 	tok, err := cfg.ExchangeRedirect(bg(), r, "s")
 	if err != nil {
 		t.Fatalf("ExchangeRedirect: %v", err)
 	}
-	if tok.AccountsServer != srv.URL {
-		t.Errorf("AccountsServer = %q, want %q", tok.AccountsServer, srv.URL)
+	if tok.AccountsServer != accounts {
+		t.Errorf("AccountsServer = %q, want %q", tok.AccountsServer, accounts)
 	}
 	// Another loopback port is not the configured server.
-	r = redirect(map[string]string{"code": "good-code", "state": "s", "accounts-server": "http://127.0.0.1:1"})
+	r = redirect(map[string]string{"code": srv.NewGrantCode("us"), "state": "s", "accounts-server": "http://127.0.0.1:1"})
 	if _, err := cfg.ExchangeRedirect(bg(), r, "s"); !errors.Is(err, zohoauth.ErrUnknownAccountsServer) {
 		t.Errorf("err = %v, want ErrUnknownAccountsServer", err)
 	}
@@ -228,14 +229,15 @@ func TestExchangeRedirectConfiguredServer(t *testing.T) {
 // state kept in a cookie; /oauth/callback checks it, exchanges the code at
 // the user's data center and keeps the token.
 func ExampleConfig_ExchangeRedirect() {
+	fake := zohotest.New(zohotest.Options{}) // Zoho, faked in memory for this example only
+	defer fake.Close()
 	cfg := &zohoauth.Config{
-		ClientID:     "1000.CLIENTID",
-		ClientSecret: testClientSecret,
+		ClientID:     "test-client-id", // your client's id and secret
+		ClientSecret: "test-client-secret",
 		RedirectURL:  "https://app.example.com/oauth/callback",
 		Scopes:       []string{"ZohoCRM.modules.ALL"},
-		// Only for this example: Zoho's accounts servers, faked in memory.
-		// Leave HTTPClient nil in production.
-		HTTPClient: (&accountsFake{}).config().HTTPClient,
+		// Only for this example: leave HTTPClient nil in production.
+		HTTPClient: &http.Client{Transport: fake.Transport()},
 	}
 	store := &zohoauth.MemoryStore{} // a file or Redis store in production
 
@@ -265,16 +267,24 @@ func ExampleConfig_ExchangeRedirect() {
 		fmt.Fprintf(w, "connected to %s", tok.APIDomain)
 	})
 
-	// What a browser does: visit /login, consent at Zoho, come back.
+	// What a browser does: visit /login, consent at Zoho as a user of the
+	// EU data center, come back.
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest("GET", "https://app.example.com/login", nil))
 	consent, _ := url.Parse(rec.Header().Get("Location"))
 	fmt.Println("consent page:", consent.Host+consent.Path)
 	cookie := rec.Result().Cookies()[0]
+	approved, err := fake.ApproveConsent(consent.String(), "eu")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	back := func(accountsServer string) {
-		q := url.Values{"code": {"good-code"}, "state": {consent.Query().Get("state")},
-			"location": {"eu"}, "accounts-server": {accountsServer}}
-		req := httptest.NewRequest("GET", "https://app.example.com/oauth/callback?"+q.Encode(), nil)
+		u, _ := url.Parse(approved)
+		q := u.Query()
+		q.Set("accounts-server", accountsServer)
+		u.RawQuery = q.Encode()
+		req := httptest.NewRequest("GET", u.String(), nil)
 		req.AddCookie(cookie)
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, req)

@@ -5,59 +5,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/go-zoho/zohoauth"
 	"github.com/go-zoho/zohoauth/zohotest"
+	"github.com/jarcoal/httpmock"
 )
 
-// devCall is one request the device flow sent.
-type devCall struct {
-	at   time.Time
-	host string
-	path string
-	form url.Values
-}
-
-// devRecorder records every request, with its form body, before passing it
-// on to next.
-type devRecorder struct {
-	next  http.RoundTripper
-	mu    sync.Mutex
-	calls []devCall
-}
-
-func (d *devRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
-	var body []byte
-	if r.Body != nil {
-		body, _ = io.ReadAll(r.Body)
-		r.Body.Close()
-	}
-	form, _ := url.ParseQuery(string(body))
-	d.mu.Lock()
-	d.calls = append(d.calls, devCall{at: time.Now(), host: r.URL.Host, path: r.URL.Path, form: form})
-	d.mu.Unlock()
-	in := r.Clone(r.Context())
-	in.Body = io.NopCloser(bytes.NewReader(body))
-	return d.next.RoundTrip(in)
-}
-
-// polls returns the polls sent so far.
-func (d *devRecorder) polls() []devCall {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	var out []devCall
-	for _, c := range d.calls {
-		if c.path == "/oauth/v3/device/token" {
+// polls returns the polls among the requests rec sent.
+func polls(rec *wireLog) []wireRequest {
+	var out []wireRequest
+	for _, c := range rec.sent() {
+		if c.url.Path == "/oauth/v3/device/token" {
 			out = append(out, c)
 		}
 	}
@@ -65,9 +30,9 @@ func (d *devRecorder) polls() []devCall {
 }
 
 // pollTimes returns when each poll was sent, counted from start.
-func (d *devRecorder) pollTimes(start time.Time) []time.Duration {
+func pollTimes(rec *wireLog, start time.Time) []time.Duration {
 	var out []time.Duration
-	for _, p := range d.polls() {
+	for _, p := range polls(rec) {
 		out = append(out, p.at.Sub(start))
 	}
 	return out
@@ -93,36 +58,36 @@ func wantTimes(t *testing.T, got, want []time.Duration) {
 const testDeviceCode = "1004.0123456789abcdef0123456789abcdef.fedcba9876543210fedcba9876543210"
 
 // deviceScript answers the device code request with code, and the polls
-// with polls in order (the last one repeats). A poll answer "HTTP 503"
-// answers that status with an HTML page.
+// with polls in order (the last one repeats), at any accounts server. A
+// poll answer "HTTP 503" answers that status with an HTML page.
 type deviceScript struct {
 	code  string
 	polls []string
-	mu    sync.Mutex
-	n     int
 }
 
-func (s *deviceScript) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
-	case "/oauth/v3/device/code":
-		io.WriteString(w, s.code)
-	case "/oauth/v3/device/token":
-		s.mu.Lock()
-		answer := s.polls[min(s.n, len(s.polls)-1)]
-		s.n++
-		s.mu.Unlock()
+func (s *deviceScript) transport() http.RoundTripper {
+	mt := httpmock.NewMockTransport()
+	mt.RegisterResponder("POST", "/oauth/v3/device/code", httpmock.NewStringResponder(200, s.code))
+	var answers httpmock.Responder
+	for _, answer := range s.polls {
+		a := httpmock.NewStringResponder(200, answer)
 		if status, ok := strings.CutPrefix(answer, "HTTP "); ok {
-			w.Header().Set("Content-Type", "text/html")
 			var code int
 			fmt.Sscan(status, &code)
-			w.WriteHeader(code)
-			io.WriteString(w, "<html><body>Service Unavailable</body></html>")
-			return
+			a = httpmock.NewStringResponder(code, "<html><body>Service Unavailable</body></html>").
+				HeaderSet(http.Header{"Content-Type": {"text/html"}})
 		}
-		io.WriteString(w, answer)
-	default:
-		http.NotFound(w, r)
+		if answers == nil {
+			answers = a
+		} else {
+			answers = answers.Then(a)
+		}
 	}
+	if answers != nil {
+		mt.RegisterResponder("POST", "/oauth/v3/device/token", answers)
+	}
+	mt.RegisterNoResponder(httpmock.NewStringResponder(http.StatusNotFound, "404 page not found"))
+	return mt
 }
 
 func codeAnswer(extra string) string {
@@ -131,10 +96,10 @@ func codeAnswer(extra string) string {
 
 const deviceTokenAnswer = `{"access_token":"1000.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","refresh_token":"1000.cccccccccccccccccccccccccccccccc.dddddddddddddddddddddddddddddddd","api_domain":"https://www.zohoapis.com","token_type":"Bearer","expires_in":3600,"scope":"ZohoCRM.modules.ALL"}`
 
-// scriptedConfig is a Config whose token calls go to h, recorded, for the
-// accounts server at accounts.
-func scriptedConfig(h http.Handler, accounts string) (*zohoauth.Config, *devRecorder) {
-	rec := &devRecorder{next: handlerTransport(h)}
+// scriptedConfig is a Config whose token calls the script answers,
+// recorded, for the accounts server at accounts.
+func scriptedConfig(script *deviceScript, accounts string) (*zohoauth.Config, *wireLog) {
+	rec := &wireLog{next: script.transport()}
 	return &zohoauth.Config{
 		ClientID: "1004.CLIENT", ClientSecret: testClientSecret, AccountsURL: accounts,
 		Scopes:     []string{"ZohoCRM.modules.ALL"},
@@ -189,7 +154,7 @@ func TestDevicePollAnswers(t *testing.T) {
 					t.Fatal(err)
 				}
 				tok, err := cfg.DeviceAccessToken(t.Context(), da)
-				wantTimes(t, rec.pollTimes(start), tc.wantTimes)
+				wantTimes(t, pollTimes(rec, start), tc.wantTimes)
 				if tc.want == nil && tc.notWant == nil {
 					if err != nil {
 						t.Fatalf("DeviceAccessToken: %v", err)
@@ -234,19 +199,19 @@ func TestDevicePollsSendTheClientSecretOnceAndNoRetry(t *testing.T) {
 		if _, err := cfg.DeviceAccessToken(t.Context(), da); err != nil {
 			t.Fatal(err)
 		}
-		calls := rec.calls
+		calls := rec.sent()
 		if len(calls) != 3 {
 			t.Fatalf("%d requests, want the code request and 2 polls: %+v", len(calls), calls)
 		}
-		start := calls[0].form
+		start := calls[0].form()
 		for k, want := range map[string]string{"client_id": "1004.CLIENT", "grant_type": "device_request", "access_type": "offline", "prompt": "consent", "scope": "ZohoCRM.modules.ALL,ZohoCRM.settings.READ", "client_secret": ""} {
 			if got := start.Get(k); got != want {
 				t.Errorf("device code request %s = %q, want %q", k, got, want)
 			}
 		}
 		for _, p := range calls[1:] {
-			if p.form.Get("grant_type") != "device_token" || p.form.Get("code") != testDeviceCode || p.form.Get("client_secret") != testClientSecret {
-				t.Errorf("poll form: %v", p.form)
+			if form := p.form(); form.Get("grant_type") != "device_token" || form.Get("code") != testDeviceCode || form.Get("client_secret") != testClientSecret {
+				t.Errorf("poll form: %v", form)
 			}
 		}
 	})
@@ -292,7 +257,7 @@ func TestDeviceIntervalAndExpiry(t *testing.T) {
 				if _, err := cfg.DeviceAccessToken(t.Context(), da); err != nil {
 					t.Fatal(err)
 				}
-				wantTimes(t, rec.pollTimes(start), tc.wantTimes)
+				wantTimes(t, pollTimes(rec, start), tc.wantTimes)
 			})
 		})
 	}
@@ -314,10 +279,10 @@ func TestDeviceIntervalFieldCannotSpeedUpZoho(t *testing.T) {
 		if _, err := cfg.DeviceAccessToken(t.Context(), da); err != nil {
 			t.Fatal(err)
 		}
-		wantTimes(t, rec.pollTimes(start), secs(30, 60))
-		for _, p := range rec.polls() {
-			if p.host != "accounts.zoho.eu" {
-				t.Errorf("poll went to %s, want accounts.zoho.eu", p.host)
+		wantTimes(t, pollTimes(rec, start), secs(30, 60))
+		for _, p := range polls(rec) {
+			if p.url.Host != "accounts.zoho.eu" {
+				t.Errorf("poll went to %s, want accounts.zoho.eu", p.url.Host)
 			}
 		}
 	})
@@ -354,7 +319,7 @@ func TestDeviceAuthRefusesBadAnswers(t *testing.T) {
 	if _, err := cfg.DeviceAuth(t.Context()); err == nil || !strings.Contains(err.Error(), "RequestScopes") {
 		t.Errorf("no scopes: %v", err)
 	}
-	if len(rec.calls) != 0 {
+	if len(rec.sent()) != 0 {
 		t.Errorf("a request without scopes was sent")
 	}
 }
@@ -380,10 +345,9 @@ func TestDeviceAuthResponseHidesTheDeviceCode(t *testing.T) {
 
 // The fake's whole flow in memory: Zoho's host names, so the 30 s floor
 // holds even though the fake announces 1 s.
-func newDeviceFake(t *testing.T) (*zohotest.Server, *zohoauth.Config, *devRecorder) {
-	s := zohotest.New(zohotest.Options{ClientSecret: testClientSecret, Login: zohotest.LoginOptions{DeviceInterval: time.Second}})
-	t.Cleanup(s.Close)
-	rec := &devRecorder{next: s.Transport()}
+func newDeviceFake(t *testing.T) (*zohotest.Server, *zohoauth.Config, *wireLog) {
+	s := newZoho(t, zohotest.Options{ClientSecret: testClientSecret, Login: zohotest.LoginOptions{DeviceInterval: time.Second}})
+	rec := &wireLog{next: s.Transport()}
 	cfg := &zohoauth.Config{
 		ClientID: "test-client-id", ClientSecret: testClientSecret,
 		Scopes: []string{"ZohoCRM.modules.ALL"}, HTTPClient: &http.Client{Transport: rec},
@@ -393,7 +357,7 @@ func newDeviceFake(t *testing.T) (*zohotest.Server, *zohoauth.Config, *devRecord
 
 // startFakeLogin starts a device login with the in-memory fake and returns
 // when it started.
-func startFakeLogin(t *testing.T, opts ...zohoauth.AuthOption) (*zohotest.Server, *zohoauth.Config, *devRecorder, *zohoauth.DeviceAuthResponse, time.Time) {
+func startFakeLogin(t *testing.T, opts ...zohoauth.AuthOption) (*zohotest.Server, *zohoauth.Config, *wireLog, *zohoauth.DeviceAuthResponse, time.Time) {
 	t.Helper()
 	s, cfg, rec := newDeviceFake(t)
 	start := time.Now()
@@ -420,7 +384,7 @@ func TestDeviceLoginWithTheFake(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantTimes(t, rec.pollTimes(start), secs(30, 60, 90))
+		wantTimes(t, pollTimes(rec, start), secs(30, 60, 90))
 		if tok.RefreshToken == "" || tok.APIDomain != "https://www.zohoapis.com" || tok.AccountsServer != zohoauth.US.AccountsURL ||
 			tok.Scope != "ZohoCRM.modules.ALL ZohoCRM.settings.READ" || time.Until(tok.Expiry) != time.Hour {
 			t.Errorf("token: %v", tok)
@@ -477,10 +441,10 @@ func TestDeviceOtherDC(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantTimes(t, rec.pollTimes(start), secs(30, 60, 90))
+		wantTimes(t, pollTimes(rec, start), secs(30, 60, 90))
 		var hosts []string
-		for _, p := range rec.polls() {
-			hosts = append(hosts, p.host)
+		for _, p := range polls(rec) {
+			hosts = append(hosts, p.url.Host)
 		}
 		if got := strings.Join(hosts, " "); got != "accounts.zoho.com accounts.zoho.com accounts.zoho.eu" {
 			t.Errorf("polls went to %s", got)
@@ -509,12 +473,12 @@ func TestDeviceOtherDCToAnUnknownLocation(t *testing.T) {
 				if !errors.Is(err, zohoauth.ErrUnknownDataCenter) || errors.Is(err, zohoauth.ErrReauthRequired) {
 					t.Errorf("error %v, want ErrUnknownDataCenter", err)
 				}
-				if len(rec.calls) != 2 {
-					t.Errorf("%d requests after other_dc to %q, want none", len(rec.calls)-2, loc)
+				if sent := rec.sent(); len(sent) != 2 {
+					t.Errorf("%d requests after other_dc to %q, want none", len(sent)-2, loc)
 				}
-				for _, c := range rec.calls {
-					if c.host != "accounts.zoho.com" {
-						t.Errorf("a request went to %s", c.host)
+				for _, c := range rec.sent() {
+					if c.url.Host != "accounts.zoho.com" {
+						t.Errorf("a request went to %s", c.url.Host)
 					}
 				}
 			})
@@ -525,17 +489,11 @@ func TestDeviceOtherDCToAnUnknownLocation(t *testing.T) {
 func TestDeviceOtherDCLoopIsBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// Every data center says the user lives in the next one.
-		var n int
-		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/oauth/v3/device/code" {
-				io.WriteString(w, codeAnswer(""))
-				return
-			}
-			n++
-			loc := []string{"eu", "in", "jp", "au", "us"}[min(n-1, 4)]
-			fmt.Fprintf(w, `{"error":"other_dc","user_location":%q}`, loc)
-		})
-		cfg, rec := scriptedConfig(h, "")
+		script := &deviceScript{code: codeAnswer("")}
+		for _, loc := range []string{"eu", "in", "jp", "au", "us"} {
+			script.polls = append(script.polls, `{"error":"other_dc","user_location":"`+loc+`"}`)
+		}
+		cfg, rec := scriptedConfig(script, "")
 		da, err := cfg.DeviceAuth(t.Context())
 		if err != nil {
 			t.Fatal(err)
@@ -544,7 +502,7 @@ func TestDeviceOtherDCLoopIsBounded(t *testing.T) {
 		if err == nil || errors.Is(err, zohoauth.ErrUnknownDataCenter) {
 			t.Errorf("error %v, want the moves to end", err)
 		}
-		if got := len(rec.polls()); got != 3 {
+		if got := len(polls(rec)); got != 3 {
 			t.Errorf("%d polls, want 3", got)
 		}
 	})
@@ -562,7 +520,7 @@ func TestDeviceWaitEndsWithTheContext(t *testing.T) {
 		if d := time.Since(start); d != 45*time.Second {
 			t.Errorf("returned after %v, want 45s", d)
 		}
-		wantTimes(t, rec.pollTimes(start), secs(30))
+		wantTimes(t, pollTimes(rec, start), secs(30))
 
 		// The login is still there: a new wait picks it up, a full
 		// interval after it starts.
@@ -572,7 +530,7 @@ func TestDeviceWaitEndsWithTheContext(t *testing.T) {
 		if _, err := cfg.DeviceAccessToken(t.Context(), da); err != nil {
 			t.Fatal(err)
 		}
-		wantTimes(t, rec.pollTimes(start), secs(30, 75))
+		wantTimes(t, pollTimes(rec, start), secs(30, 75))
 
 		ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
 		defer cancel()
@@ -606,7 +564,7 @@ func TestDeviceOneWaitAtATime(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		wantTimes(t, rec.pollTimes(start), secs(30, 60))
+		wantTimes(t, pollTimes(rec, start), secs(30, 60))
 	})
 }
 

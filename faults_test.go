@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,9 +22,9 @@ import (
 // token that is fresh, stale (inside the refresh window) and expired. Each
 // row runs in a synctest bubble: requests go out through the Transport
 // (see pace) for faultSpan of fake time while the fault lasts, then the fault
-// clears and the source must recover. The token endpoint's calls and the
-// source's refreshes are recorded on one timeline and held to the backoff
-// rules of Source's documentation.
+// clears and the source must recover. The calls the token endpoint took and
+// the refreshes the source logged are put on one timeline and held to the
+// backoff rules of Source's documentation.
 
 const (
 	faultSpan      = 20 * time.Minute // how long the fault lasts
@@ -144,8 +145,7 @@ func runFaultRow(t *testing.T, row faultRow, st tokenState) (res faultResult) {
 			t.Fatal(err)
 		}
 		tl := &timeline{}
-		cfg := fakeCredentials(tl.recorder(srv.Transport()))
-		src := zohoauth.NewSource(cfg, zohoauth.WithStore(store), zohoauth.WithLogger(slog.New(tl)))
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithStore(store), zohoauth.WithLogger(slog.New(tl)))
 		defer src.Close()
 		client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: srv.Transport()}}
 		good, _ := srv.IssueToken("us")
@@ -163,7 +163,7 @@ func runFaultRow(t *testing.T, row faultRow, st tokenState) (res faultResult) {
 				t.Fatalf("%s: the stored refresh token was replaced", when)
 			case got.AccessToken == orig.AccessToken && got.Expiry.Equal(orig.Expiry):
 			case row.minted && got.AccessToken == good:
-				if life := got.Expiry.Sub(tl.lastCall()); life != time.Hour {
+				if life := got.Expiry.Sub(lastCall(srv)); life != time.Hour {
 					t.Fatalf("%s: stored token lives %v after its refresh, want 1h", when, life)
 				}
 				if got.APIDomain != orig.APIDomain || got.Scope != orig.Scope || got.AccountsServer != orig.AccountsServer {
@@ -238,8 +238,8 @@ func runFaultRow(t *testing.T, row faultRow, st tokenState) (res faultResult) {
 			time.Sleep(pace(time.Since(start)))
 		}
 		checkStored("end of the fault")
-		tl.checkBackoff(t, row, orig.Expiry.Add(-sendMargin))
-		res.calls = tl.calls()
+		checkBackoff(t, tl.withCalls(srv), row, orig.Expiry.Add(-sendMargin))
+		res.calls = len(tokenCalls(srv))
 
 		// The fault clears: the source recovers within recoverWithin,
 		// whatever backoff or throttle window it was in.
@@ -274,12 +274,6 @@ func runFaultRow(t *testing.T, row faultRow, st tokenState) (res faultResult) {
 			res.requests, res.failed, res.calls, recovered.Sub(cleared))
 	})
 	return res
-}
-
-// fakeCredentials is a Config with zohotest's default credentials whose
-// token calls go through rt.
-func fakeCredentials(rt http.RoundTripper) *zohoauth.Config {
-	return &zohoauth.Config{ClientID: "test-client-id", ClientSecret: "test-client-secret", HTTPClient: &http.Client{Transport: rt}}
 }
 
 // pace spaces requests: one a second for the first minute, where the
@@ -318,8 +312,7 @@ func heldBack(ze *zohoauth.Error) bool {
 	return ze.Class == zohoauth.ClassThrottled && ze.StatusCode == 0 && ze.Code == ""
 }
 
-// timeline records, in order, each token endpoint call (through recorder)
-// and each refresh's start and end (through the source's log).
+// timeline records each refresh's start and end, through the source's log.
 type timeline struct {
 	mu     sync.Mutex
 	events []event
@@ -338,39 +331,33 @@ func (tl *timeline) add(e event) {
 	tl.mu.Unlock()
 }
 
-func (tl *timeline) recorder(base http.RoundTripper) http.RoundTripper {
-	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		resp, err := base.RoundTrip(r)
-		e := event{at: time.Now(), kind: "call"}
-		if err == nil {
-			e.status = resp.StatusCode
+// withCalls returns the refreshes on the timeline with the calls srv's
+// token endpoint took merged in by time: at one instant, a refresh starts
+// before its call arrives, and the call comes before the refresh ends.
+func (tl *timeline) withCalls(srv *zohotest.Server) []event {
+	tl.mu.Lock()
+	events := slices.Clone(tl.events)
+	tl.mu.Unlock()
+	for _, c := range tokenCalls(srv) {
+		events = append(events, event{at: c.At, kind: "call", status: c.Status})
+	}
+	rank := map[string]int{"start": 0, "call": 1, "ok": 2, "fail": 2}
+	slices.SortStableFunc(events, func(a, b event) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
 		}
-		tl.add(e)
-		return resp, err
+		return rank[a.kind] - rank[b.kind]
 	})
+	return events
 }
 
-func (tl *timeline) calls() int {
-	tl.mu.Lock()
-	defer tl.mu.Unlock()
-	n := 0
-	for _, e := range tl.events {
-		if e.kind == "call" {
-			n++
-		}
+// lastCall returns when the last call reached srv's token endpoint.
+func lastCall(srv *zohotest.Server) time.Time {
+	at := callTimes(srv)
+	if len(at) == 0 {
+		return time.Time{}
 	}
-	return n
-}
-
-func (tl *timeline) lastCall() time.Time {
-	tl.mu.Lock()
-	defer tl.mu.Unlock()
-	for i := len(tl.events) - 1; i >= 0; i-- {
-		if tl.events[i].kind == "call" {
-			return tl.events[i].at
-		}
-	}
-	return time.Time{}
+	return at[len(at)-1]
 }
 
 // slog.Handler: the source logs "refresh started" before its token call and
@@ -408,20 +395,17 @@ type refreshRun struct {
 	throttled  bool
 }
 
-// checkBackoff holds the timeline to the source's rules: token calls happen
-// only inside a refresh, at most row.attempts per refresh; at most 10 per 10
-// minutes may have minted a token (all but those answered with a 5xx);
-// after the k-th failure in a row the next refresh waits at least
+// checkBackoff holds the events (see withCalls) to the source's rules:
+// token calls happen only inside a refresh, at most row.attempts per
+// refresh; at most 10 per 10 minutes may have minted a token (all but those
+// answered with a 5xx); after the k-th failure in a row the next refresh waits at least
 // min(1s*2^(k-1), 1m) (30s doubling up to 5m when Zoho refused the grant),
 // or until the served token stops being sent if that is sooner; after Zoho's
 // throttle answer it waits 10 minutes. And it does not wait for long: while
 // requests keep coming, an ordinary failure is followed by the next try
 // within two minutes (the budget spread over its window, see spread).
-func (tl *timeline) checkBackoff(t *testing.T, row faultRow, servedUntil time.Time) {
+func checkBackoff(t *testing.T, events []event, row faultRow, servedUntil time.Time) {
 	t.Helper()
-	tl.mu.Lock()
-	events := append([]event(nil), tl.events...)
-	tl.mu.Unlock()
 	var runs []refreshRun
 	var minting []time.Time // calls that may have minted a token
 	var cur *refreshRun
@@ -452,17 +436,7 @@ func (tl *timeline) checkBackoff(t *testing.T, row faultRow, servedUntil time.Ti
 	if cur != nil {
 		t.Fatalf("a refresh started at %v never ended", cur.start)
 	}
-	for i, c := range minting {
-		n := 0
-		for _, d := range minting[i:] {
-			if d.Sub(c) < 10*time.Minute {
-				n++
-			}
-		}
-		if n > 10 {
-			t.Fatalf("%d token calls that may have minted a token within 10 minutes from %v", n, c)
-		}
-	}
+	checkWindow(t, minting, 10, 10*time.Minute) // the calls that may have minted a token
 	failures := 0
 	for i, r := range runs {
 		if r.calls > row.attempts {
@@ -507,9 +481,7 @@ func TestCallBudgetCountsCallsMade(t *testing.T) {
 		srv := zohotest.New(zohotest.Options{})
 		defer srv.Close()
 		_, refresh := srv.IssueToken("us")
-		tl := &timeline{}
-		cfg := fakeCredentials(tl.recorder(srv.Transport()))
-		src := zohoauth.NewSource(cfg, zohoauth.WithToken(&zohoauth.Token{AccessToken: "1000.gone.x", RefreshToken: refresh}))
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(&zohoauth.Token{AccessToken: "1000.gone.x", RefreshToken: refresh}))
 		defer src.Close()
 		srv.SetFault(zohotest.Fault{Drop: true})
 		start := time.Now()
@@ -518,7 +490,7 @@ func TestCallBudgetCountsCallsMade(t *testing.T) {
 			checkClass(t, "Token", err, zohoauth.ClassTransient)
 			time.Sleep(time.Second)
 		}
-		if n := tl.calls(); n != 10 {
+		if n := len(tokenCalls(srv)); n != 10 {
 			t.Errorf("%d token calls in the first 10 minutes, want the budget's 10", n)
 		}
 	})
@@ -539,13 +511,7 @@ func TestServerErrorsSpendTheCallBudgetSlowly(t *testing.T) {
 				defer srv.Close()
 				_, refresh := srv.IssueToken("us")
 				start := time.Now()
-				var callTimes []time.Duration // when each token call was sent
-				inner := srv.Transport()
-				cfg := fakeCredentials(roundTripFunc(func(r *http.Request) (*http.Response, error) {
-					callTimes = append(callTimes, time.Since(start)) // calls are made one at a time
-					return inner.RoundTrip(r)
-				}))
-				src := zohoauth.NewSource(cfg, zohoauth.WithToken(&zohoauth.Token{AccessToken: "1000.gone.x", RefreshToken: refresh}))
+				src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(&zohoauth.Token{AccessToken: "1000.gone.x", RefreshToken: refresh}))
 				defer src.Close()
 				srv.SetFault(zohotest.Fault{Status: 503})
 				for {
@@ -562,17 +528,7 @@ func TestServerErrorsSpendTheCallBudgetSlowly(t *testing.T) {
 					}
 					time.Sleep(time.Second)
 				}
-				for i := range callTimes {
-					n := 0
-					for _, c := range callTimes[i:] {
-						if c-callTimes[i] < 10*time.Minute {
-							n++
-						}
-					}
-					if n > 10 {
-						t.Fatalf("%d token calls within 10 minutes from %v", n, callTimes[i])
-					}
-				}
+				checkWindow(t, callTimes(srv), 10, 10*time.Minute)
 				// A blip heals at the backoff's pace (1 s doubling); then
 				// the rest of the budget is spread at most about two
 				// minutes apart, and a minute apart once a whole window has
@@ -587,7 +543,11 @@ func TestServerErrorsSpendTheCallBudgetSlowly(t *testing.T) {
 				if took := time.Since(start); took > outage+after {
 					t.Errorf("token %v after the outage ended, want within %v", took-outage, after)
 				}
-				t.Logf("503 for %v: token after %v, %d token calls at %v", outage, time.Since(start), len(callTimes), callTimes)
+				var sent []time.Duration
+				for _, at := range callTimes(srv) {
+					sent = append(sent, at.Sub(start))
+				}
+				t.Logf("503 for %v: token after %v, %d token calls at %v", outage, time.Since(start), len(sent), sent)
 			})
 		})
 	}

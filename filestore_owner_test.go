@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-zoho/zohoauth"
+	"github.com/go-zoho/zohoauth/zohotest"
 )
 
 // otherUser owns the files these tests give away: nobody, on most systems.
@@ -121,15 +122,14 @@ func TestFileStoreRefusesAnotherUsersLockFile(t *testing.T) {
 // fails with the refusal and no token call is made.
 func TestSourceRefusesAnotherUsersTokenFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "token.json")
-	f := newFake()
-	tok := expiredToken()
-	mustSave(t, zohoauth.NewFileStore(path), tok)
+	srv := newZoho(t, zohotest.Options{})
+	mustSave(t, zohoauth.NewFileStore(path), issuedToken(srv, -time.Minute))
 	giveAway(t, path)
-	src := zohoauth.NewSource(f.config(), zohoauth.WithStore(zohoauth.NewFileStore(path)))
+	src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithStore(zohoauth.NewFileStore(path)))
 	defer src.Close()
 	_, err := src.Token(context.Background())
 	checkOwnerErr(t, "Token", err, path, path)
-	if n := f.calls.Load(); n != 0 {
+	if n := len(tokenCalls(srv)); n != 0 {
 		t.Errorf("%d token calls with another user's refresh token; want none", n)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-zoho/zohoauth"
+	"github.com/go-zoho/zohoauth/zohotest"
 )
 
 // specialBound is how long a call on a FIFO may take before it counts as
@@ -170,8 +171,8 @@ func listenUnix(t *testing.T) func(string) error {
 func TestSourceOverFIFOTokenFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "token.json")
 	mkfifo(t, path)
-	f := newFake()
-	src := zohoauth.NewSource(f.config(), zohoauth.WithStore(zohoauth.NewFileStore(path)))
+	srv := newZoho(t, zohotest.Options{})
+	src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithStore(zohoauth.NewFileStore(path)))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*specialBound)
 	defer cancel()
 	err := bounded(t, "Token", path, func() error { _, err := src.Token(ctx); return err })
@@ -180,7 +181,7 @@ func TestSourceOverFIFOTokenFile(t *testing.T) {
 	if err != nil {
 		t.Errorf("Close: %v", err)
 	}
-	if n := f.calls.Load(); n != 0 {
+	if n := len(tokenCalls(srv)); n != 0 {
 		t.Errorf("%d token calls; want none without a token", n)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -20,52 +19,25 @@ import (
 	"github.com/go-zoho/zohoauth"
 	"github.com/go-zoho/zohoauth/zohotest"
 	"github.com/hashicorp/go-retryablehttp"
+	"github.com/jarcoal/httpmock"
 )
 
 const leadsURL = "https://www.zohoapis.com/crm/v8/Leads"
-
-// apiLog records what the fake API saw on each request.
-type apiLog struct {
-	mu      sync.Mutex
-	bodies  []string
-	auths   []string
-	getBody []bool // whether the request reaching the wire could be replayed
-}
-
-func (l *apiLog) add(r *http.Request, body []byte) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.bodies = append(l.bodies, string(body))
-	l.auths = append(l.auths, r.Header.Get("Authorization"))
-}
-
-func (l *apiLog) snapshot() (bodies, auths []string, getBody []bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.bodies...), append([]string(nil), l.auths...), append([]bool(nil), l.getBody...)
-}
 
 // retryClient is a real retryablehttp.Client with zohoauth.Transport inside
 // its HTTPClient, the documented arrangement, over the in-memory fake.
 type retryClient struct {
 	rc       *retryablehttp.Client
 	attempts atomic.Int64 // requests retryablehttp sent
-	log      apiLog
+	wire     *wireLog     // what reached the API
 }
 
-func newRetryClient(f *fakeZoho, src zohoauth.TokenSource, policy bool) *retryClient {
-	c := &retryClient{}
-	wire := handlerTransport(f)
-	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		c.log.mu.Lock()
-		c.log.getBody = append(c.log.getBody, r.GetBody != nil)
-		c.log.mu.Unlock()
-		return wire.RoundTrip(r)
-	})
+func newRetryClient(api http.RoundTripper, src zohoauth.TokenSource, policy bool) *retryClient {
+	c := &retryClient{wire: &wireLog{next: api}}
 	c.rc = retryablehttp.NewClient()
 	c.rc.Logger = nil
 	c.rc.RetryMax = 4
-	c.rc.HTTPClient = &http.Client{Transport: &zohoauth.Transport{Source: src, Base: base}}
+	c.rc.HTTPClient = &http.Client{Transport: &zohoauth.Transport{Source: src, Base: c.wire}}
 	c.rc.RequestLogHook = func(retryablehttp.Logger, *http.Request, int) { c.attempts.Add(1) }
 	if policy {
 		var p zohoauth.RetryPolicy
@@ -75,47 +47,54 @@ func newRetryClient(f *fakeZoho, src zohoauth.TokenSource, policy bool) *retryCl
 }
 
 // freshRetryClient is a retryClient whose source holds a token the fake's
-// API accepts; the source is closed when the test ends.
-func freshRetryClient(t *testing.T, policy bool) (*fakeZoho, *retryClient) {
-	f := newFake()
-	src := zohoauth.NewSource(f.config(), zohoauth.WithToken(f.freshToken()))
+// API accepts; the API answers the first requests with replies, in order,
+// and the rest as zohotest does.
+func freshRetryClient(t *testing.T, policy bool, replies ...httpmock.Responder) (*zohotest.Server, *retryClient) {
+	srv := newZoho(t, zohotest.Options{})
+	src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(issuedToken(srv, time.Hour)))
 	t.Cleanup(func() { src.Close() })
-	return f, newRetryClient(f, src, policy)
+	return srv, newRetryClient(scriptedAPI(append(replies, srv.Transport().RoundTrip)...), src, policy)
 }
 
-// scripted makes the fake API answer the first len(script) requests with
-// the given status and body, then serve normally (echo with a valid token,
-// 401 INVALID_TOKEN otherwise). Every request is logged.
-func scripted(f *fakeZoho, log *apiLog, script ...func(w http.ResponseWriter)) {
-	var n atomic.Int64
-	f.api = func(w http.ResponseWriter, r *http.Request, ok bool) {
-		var body []byte
-		if r.Body != nil {
-			body, _ = io.ReadAll(r.Body)
-		}
-		log.add(r, body)
-		if i := int(n.Add(1)) - 1; i < len(script) {
-			script[i](w)
-			return
-		}
-		if !ok {
-			w.WriteHeader(http.StatusUnauthorized)
-			io.WriteString(w, `{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}`)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-		fmt.Fprintf(w, `{"echo":%q}`, body)
+// scriptedAPI answers the n-th request with answers[n], and every request
+// after the last with the last.
+func scriptedAPI(answers ...httpmock.Responder) http.RoundTripper {
+	chain := answers[0]
+	for _, a := range answers[1:] {
+		chain = chain.Then(a)
 	}
+	mt := httpmock.NewMockTransport()
+	mt.RegisterNoResponder(chain)
+	return mt
 }
 
-func reply(status int, header map[string]string, body string) func(http.ResponseWriter) {
-	return func(w http.ResponseWriter) {
-		for k, v := range header {
-			w.Header().Set(k, v)
-		}
-		w.WriteHeader(status)
-		io.WriteString(w, body)
+func reply(status int, header map[string]string, body string) httpmock.Responder {
+	h := http.Header{}
+	for k, v := range header {
+		h.Set(k, v)
 	}
+	return httpmock.NewStringResponder(status, body).HeaderSet(h)
+}
+
+// addLeads creates n leads in srv's US data center, as another client of
+// the account would, and returns the API's answer to listing them.
+func addLeads(t *testing.T, srv *zohotest.Server, n int) string {
+	t.Helper()
+	access, _ := srv.IssueToken("us")
+	client := &http.Client{Transport: srv.Transport()}
+	send := func(method, url, body string) string {
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		req.Header.Set("Authorization", "Zoho-oauthtoken "+access)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return readAll(t, resp)
+	}
+	for i := range n {
+		send(http.MethodPost, leadsURL, fmt.Sprintf(`{"data":[{"Last_Name":"Lead %d"}]}`, i+1))
+	}
+	return send(http.MethodGet, leadsURL+"?fields=Last_Name", "")
 }
 
 const tooMany = `{"code":"TOO_MANY_REQUESTS","details":{"retry_after":%d},"message":"too many requests","status":"error"}`
@@ -134,25 +113,25 @@ func TestRetryablehttp503Then200(t *testing.T) {
 	for _, policy := range []bool{false, true} {
 		t.Run(fmt.Sprintf("zoho_policy=%v", policy), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				f, c := freshRetryClient(t, policy)
-				scripted(f, &c.log, reply(503, nil, `{"code":"INTERNAL_ERROR"}`))
+				srv, c := freshRetryClient(t, policy, reply(503, nil, `{"code":"INTERNAL_ERROR"}`))
+				page := addLeads(t, srv, 2)
+				token := srv.Stats().AccessTokens[0] // the source's
 				start := time.Now()
-				resp, err := c.rc.Get(leadsURL)
+				resp, err := c.rc.Get(leadsURL + "?fields=Last_Name")
 				if err != nil {
 					t.Fatalf("Get: %v", err)
 				}
-				if body := readAll(t, resp); resp.StatusCode != 200 || body != `{"echo":""}` {
-					t.Fatalf("got %d %s, want 200 with the echo", resp.StatusCode, body)
+				if body := readAll(t, resp); resp.StatusCode != 200 || body != page {
+					t.Fatalf("got %d %s, want 200 with the page %s", resp.StatusCode, body, page)
 				}
 				if n := c.attempts.Load(); n != 2 {
 					t.Errorf("retryablehttp attempts = %d, want 2", n)
 				}
-				if n := f.calls.Load(); n != 0 {
+				if n := len(tokenCalls(srv)); n != 0 {
 					t.Errorf("token endpoint calls = %d, want 0: a 503 is not a token problem", n)
 				}
-				_, auths, _ := c.log.snapshot()
-				for i, a := range auths {
-					if a != "Zoho-oauthtoken 1000.access-seeded.secret" {
+				for i, r := range c.wire.sent() {
+					if a := r.header.Get("Authorization"); a != "Zoho-oauthtoken "+token {
 						t.Errorf("attempt %d carried Authorization %q", i+1, a)
 					}
 				}
@@ -203,54 +182,49 @@ func TestRetryablehttp401RecoveredBodyIntact(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				f := newFake()
-				tok := f.freshToken()
-				f.invalidateAll() // evicted at Zoho: the API answers 401 INVALID_TOKEN
-				src := zohoauth.NewSource(f.config(), zohoauth.WithToken(tok))
+				srv := newZoho(t, zohotest.Options{})
+				tok := issuedToken(srv, time.Hour)
+				srv.RevokeAccessToken(tok.AccessToken) // evicted at Zoho: the API answers 401 INVALID_TOKEN
+				src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(tok))
 				defer src.Close()
-				c := newRetryClient(f, src, true)
-				scripted(f, &c.log)
+				c := newRetryClient(srv.Transport(), src, true)
 				resp, err := tc.send(c)
 				if err != nil {
 					t.Fatalf("send: %v", err)
 				}
 				body := readAll(t, resp)
-				bodies, auths, getBody := c.log.snapshot()
+				sent := c.wire.sent()
 				if n := c.attempts.Load(); n != 1 {
 					t.Errorf("retryablehttp attempts = %d, want 1 (the 401 is zohoauth's to handle)", n)
 				}
-				if len(getBody) == 0 || getBody[0] != tc.wireReplay {
-					t.Errorf("GetBody set on the request = %v, want %v", getBody, tc.wireReplay)
+				if len(sent) == 0 || sent[0].replayable != tc.wireReplay {
+					t.Errorf("GetBody set on the request = %v, want %v", len(sent) > 0 && sent[0].replayable, tc.wireReplay)
 				}
 				if !tc.recovered {
 					// The body could not be replayed: the 401 comes back
 					// untouched, and the next request gets the new token.
-					if resp.StatusCode != 401 || !strings.Contains(body, "INVALID_TOKEN") || len(bodies) != 1 {
-						t.Fatalf("got %d %s after %d API calls, want the 401 untouched after 1", resp.StatusCode, body, len(bodies))
+					if resp.StatusCode != 401 || !strings.Contains(body, "INVALID_TOKEN") || len(sent) != 1 {
+						t.Fatalf("got %d %s after %d API calls, want the 401 untouched after 1", resp.StatusCode, body, len(sent))
 					}
 					resp, err := c.rc.StandardClient().Post(leadsURL, "application/json", strings.NewReader(payload))
-					if err != nil || resp.StatusCode != 200 {
+					if err != nil || resp.StatusCode != http.StatusCreated {
 						t.Fatalf("next request: %v %v", resp, err)
 					}
 					resp.Body.Close()
 				}
-				if n := f.calls.Load(); n != 1 {
+				if n := len(tokenCalls(srv)); n != 1 {
 					t.Errorf("token endpoint calls = %d, want 1 refresh", n)
 				}
 				if !tc.recovered {
 					return
 				}
-				if resp.StatusCode != 200 {
-					t.Fatalf("got %d %s, want 200", resp.StatusCode, body)
+				if resp.StatusCode != http.StatusCreated || !strings.Contains(body, `"code":"SUCCESS"`) {
+					t.Fatalf("got %d %s, want 201, the lead created", resp.StatusCode, body)
 				}
-				var echo struct{ Echo string }
-				if err := json.Unmarshal([]byte(body), &echo); err != nil || echo.Echo != payload {
-					t.Errorf("the API echoed %q, want the payload", body)
+				if len(sent) != 2 || sent[0].body != payload || sent[1].body != payload {
+					t.Errorf("the API saw %d requests %+v, want the payload twice", len(sent), sent)
 				}
-				if len(bodies) != 2 || bodies[0] != payload || bodies[1] != payload {
-					t.Errorf("the API saw bodies %q, want the payload twice", bodies)
-				}
-				if len(auths) == 2 && (auths[0] == auths[1] || auths[1] != "Zoho-oauthtoken 1000.access-1.secret") {
+				if auths := srv.Stats().AuthHeaders; len(auths) == 2 && (auths[0] == auths[1] || auths[1] != "Zoho-oauthtoken "+newestToken(srv)) {
 					t.Errorf("Authorization headers %q: the replay must carry the refreshed token", auths)
 				}
 			})
@@ -278,36 +252,24 @@ func countLeads(hc *http.Client, endpoint string) (int, error) {
 
 func TestStandardClientForCodeThatTakesHTTPClient(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		tok := f.freshToken()
-		f.invalidateAll()
-		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(tok))
+		srv := newZoho(t, zohotest.Options{})
+		addLeads(t, srv, 3)
+		tok := issuedToken(srv, time.Hour)
+		srv.RevokeAccessToken(tok.AccessToken)
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(tok))
 		defer src.Close()
-		c := newRetryClient(f, src, true)
 		// A 401 for the evicted token (zohoauth refreshes), then a 502
 		// (retryablehttp retries), then the page.
-		var n atomic.Int64
-		f.api = func(w http.ResponseWriter, r *http.Request, ok bool) {
-			c.log.add(r, nil)
-			switch {
-			case !ok:
-				w.WriteHeader(401)
-				io.WriteString(w, `{"code":"INVALID_TOKEN","message":"invalid oauth token","status":"error"}`)
-			case n.Add(1) == 1:
-				w.WriteHeader(502)
-			default:
-				io.WriteString(w, `{"data":[{"id":"1"},{"id":"2"},{"id":"3"}],"info":{"more_records":false}}`)
-			}
-		}
+		api := srv.Transport().RoundTrip
+		c := newRetryClient(scriptedAPI(api, reply(502, nil, ""), api), src, true)
 		var hc *http.Client = c.rc.StandardClient()
-		got, err := countLeads(hc, leadsURL)
+		got, err := countLeads(hc, leadsURL+"?fields=Last_Name")
 		if err != nil || got != 3 {
 			t.Fatalf("countLeads = %d, %v; want 3", got, err)
 		}
-		_, auths, _ := c.log.snapshot()
-		if len(auths) != 3 || c.attempts.Load() != 2 || f.calls.Load() != 1 {
+		if sent, calls := len(c.wire.sent()), len(tokenCalls(srv)); sent != 3 || c.attempts.Load() != 2 || calls != 1 {
 			t.Errorf("API calls %d, retryablehttp attempts %d, token calls %d; want 3, 2, 1",
-				len(auths), c.attempts.Load(), f.calls.Load())
+				sent, c.attempts.Load(), calls)
 		}
 	})
 }
@@ -315,7 +277,7 @@ func TestStandardClientForCodeThatTakesHTTPClient(t *testing.T) {
 func TestRetryPolicyWaitsAsZohoAsks(t *testing.T) {
 	cases := []struct {
 		name string
-		resp func(http.ResponseWriter)
+		resp httpmock.Responder
 		want time.Duration
 	}{
 		{"body details.retry_after", reply(429, nil, fmt.Sprintf(tooMany, 7)), 7 * time.Second},
@@ -329,16 +291,15 @@ func TestRetryPolicyWaitsAsZohoAsks(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				f, c := freshRetryClient(t, true)
-				scripted(f, &c.log, tc.resp)
+				_, c := freshRetryClient(t, true, tc.resp)
 				start := time.Now()
-				resp, err := c.rc.Post(leadsURL, "application/json", []byte(`{"data":[]}`))
+				resp, err := c.rc.Post(leadsURL, "application/json", []byte(`{"data":[{"Last_Name":"Kowalski"}]}`))
 				if err != nil {
 					t.Fatalf("Post: %v", err)
 				}
 				readAll(t, resp)
-				if resp.StatusCode != 200 || c.attempts.Load() != 2 {
-					t.Fatalf("status %d after %d attempts, want 200 after 2", resp.StatusCode, c.attempts.Load())
+				if resp.StatusCode != http.StatusCreated || c.attempts.Load() != 2 {
+					t.Fatalf("status %d after %d attempts, want 201 after 2", resp.StatusCode, c.attempts.Load())
 				}
 				if waited := time.Since(start); waited != tc.want {
 					t.Errorf("waited %v, want %v", waited, tc.want)
@@ -365,8 +326,7 @@ func TestRetryPolicyDoesNotRetry(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				f, c := freshRetryClient(t, true)
-				scripted(f, &c.log, reply(tc.status, tc.header, tc.body))
+				srv, c := freshRetryClient(t, true, reply(tc.status, tc.header, tc.body))
 				start := time.Now()
 				resp, err := c.rc.Get(leadsURL)
 				if err != nil {
@@ -378,7 +338,7 @@ func TestRetryPolicyDoesNotRetry(t *testing.T) {
 				if n := c.attempts.Load(); n != 1 {
 					t.Errorf("attempts = %d, want 1", n)
 				}
-				if n := f.calls.Load(); n != 0 {
+				if n := len(tokenCalls(srv)); n != 0 {
 					t.Errorf("token endpoint calls = %d, want 0", n)
 				}
 				if waited := time.Since(start); waited != 0 {
@@ -393,9 +353,8 @@ func TestRetryPolicyDoesNotRetry(t *testing.T) {
 // promises to return it rather than retry early, as it does for 429 and 503.
 func TestRetryPolicyLongRetryAfterOn502NotShortened(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f, c := freshRetryClient(t, true)
 		body := `{"code":"INTERNAL_ERROR"}`
-		scripted(f, &c.log, reply(502, map[string]string{"Retry-After": "3600"}, body))
+		_, c := freshRetryClient(t, true, reply(502, map[string]string{"Retry-After": "3600"}, body))
 		start := time.Now()
 		resp, err := c.rc.Get(leadsURL)
 		if err != nil {
@@ -417,9 +376,8 @@ func TestRetryPolicyLongRetryAfterOn502NotShortened(t *testing.T) {
 // retry_after of 1e300 is; it must not be read as "no hint" and retried.
 func TestRetryPolicyRetryAfterBeyondInt64(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f, c := freshRetryClient(t, true)
 		body := `{"code":"TOO_MANY_REQUESTS"}`
-		scripted(f, &c.log, reply(429, map[string]string{"Retry-After": "99999999999999999999"}, body))
+		_, c := freshRetryClient(t, true, reply(429, map[string]string{"Retry-After": "99999999999999999999"}, body))
 		start := time.Now()
 		resp, err := c.rc.Get(leadsURL)
 		if err != nil {
@@ -447,20 +405,21 @@ func TestRetryPolicyStopsOnReauthError(t *testing.T) {
 	}{{false, 5, 1}, {true, 1, 1}} {
 		t.Run(fmt.Sprintf("zoho_policy=%v", tc.policy), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				f := newFake()
-				f.reply = func(int) (int, string) { return 200, `{"error":"invalid_code"}` }
-				src := zohoauth.NewSource(f.config(), zohoauth.WithToken(expiredToken()))
+				srv := newZoho(t, zohotest.Options{})
+				tok := issuedToken(srv, -time.Minute)
+				srv.RevokeRefreshToken(tok.RefreshToken) // Zoho answers invalid_code
+				src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(tok))
 				defer src.Close()
-				c := newRetryClient(f, src, tc.policy)
+				c := newRetryClient(srv.Transport(), src, tc.policy)
 				_, err := c.rc.Get(leadsURL)
 				if !errors.Is(err, zohoauth.ErrReauthRequired) {
 					t.Fatalf("err = %v, want ErrReauthRequired", err)
 				}
-				assertNoSecrets(t, "error", err.Error())
+				assertNoSecrets(t, "error", err.Error(), append(fakeSecrets(srv), tok.RefreshToken)...)
 				if n := c.attempts.Load(); n != tc.wantAttempts {
 					t.Errorf("attempts = %d, want %d", n, tc.wantAttempts)
 				}
-				if n := f.calls.Load(); n != tc.wantMints {
+				if n := int64(len(tokenCalls(srv))); n != tc.wantMints {
 					t.Errorf("token endpoint calls = %d, want %d", n, tc.wantMints)
 				}
 			})

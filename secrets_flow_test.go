@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/go-zoho/zohoauth"
 	"github.com/go-zoho/zohoauth/zohotest"
+	"github.com/jarcoal/httpmock"
 )
 
 // TestSecretsNeverLeak drives every public flow of the package against the
@@ -512,19 +514,19 @@ func flowTamperedFile(w *leakWatch, srv *zohotest.Server) {
 // the URL in the "to" parameter and passes other API requests to the fake;
 // every other host is a sink that answers 200.
 func redirector(srv *zohotest.Server) http.RoundTripper {
-	api := srv.Handler("us")
-	return handlerTransport(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		var status int
-		zoho := r.URL.Scheme == "https" && strings.HasSuffix(r.URL.Hostname(), ".zohoapis.com")
-		switch _, err := fmt.Sscanf(r.URL.Path, "/hop/%d/", &status); {
-		case zoho && err == nil:
-			http.Redirect(rw, r, r.URL.Query().Get("to"), status)
-		case zoho:
-			api.ServeHTTP(rw, r)
-		default:
-			io.WriteString(rw, "sink")
-		}
-	}))
+	mt := httpmock.NewMockTransport()
+	zoho := regexp.MustCompile(`^https://[^/]+\.zohoapis\.com/`)
+	hop := regexp.MustCompile(`^https://[^/]+\.zohoapis\.com/hop/(\d+)/`)
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		mt.RegisterRegexpResponder(method, hop, func(r *http.Request) (*http.Response, error) { // first match wins
+			resp := httpmock.NewStringResponse(int(httpmock.MustGetSubmatchAsInt(r, 1)), "")
+			resp.Header.Set("Location", r.URL.Query().Get("to"))
+			return resp, nil
+		})
+		mt.RegisterRegexpResponder(method, zoho, srv.Transport().RoundTrip)
+	}
+	mt.RegisterNoResponder(httpmock.NewStringResponder(http.StatusOK, "sink"))
+	return mt
 }
 
 func flowRedirects(w *leakWatch, srv *zohotest.Server) {
@@ -559,13 +561,13 @@ func flowRedirects(w *leakWatch, srv *zohotest.Server) {
 // host. The client secret must not follow it.
 func flowTokenRedirect(w *leakWatch, srv *zohotest.Server) {
 	ctx := context.Background()
-	base := handlerTransport(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if r.URL.Host == "accounts.zoho.com" {
-			http.Redirect(rw, r, "https://evil.example/oauth/v2/token", http.StatusTemporaryRedirect)
-		} else {
-			io.WriteString(rw, `{"access_token":"1000.evil.token"}`)
-		}
-	}))
+	base := httpmock.NewMockTransport()
+	base.RegisterResponder(http.MethodPost, "https://accounts.zoho.com/oauth/v2/token", func(*http.Request) (*http.Response, error) {
+		resp := httpmock.NewStringResponse(http.StatusTemporaryRedirect, "")
+		resp.Header.Set("Location", "https://evil.example/oauth/v2/token")
+		return resp, nil
+	})
+	base.RegisterNoResponder(httpmock.NewStringResponder(http.StatusOK, `{"access_token":"1000.evil.token"}`))
 	cfg := w.config("us", base)
 	_, err := cfg.Exchange(ctx, w.code("us"))
 	w.err("Exchange redirected", err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-zoho/zohoauth"
+	"github.com/go-zoho/zohoauth/zohotest"
 )
 
 // everyFormat renders v with each fmt verb a user might reach for.
@@ -20,9 +21,9 @@ func everyFormat(v any) string {
 }
 
 func TestNoSecretInFormattedValues(t *testing.T) {
-	f := newFake()
+	srv := newZoho(t, zohotest.Options{})
 	tok := &zohoauth.Token{AccessToken: "1000.access-fmt.secret", RefreshToken: testRefresh, APIDomain: "https://www.zohoapis.com", Expiry: time.Now()}
-	cfg := f.config()
+	cfg := fakeCredentials(srv.Transport())
 	src := zohoauth.NewSource(cfg, zohoauth.WithToken(tok), zohoauth.WithStore(&zohoauth.MemoryStore{}))
 	defer src.Close()
 	store := &zohoauth.MemoryStore{}
@@ -54,53 +55,58 @@ func TestNoSecretInFormattedValues(t *testing.T) {
 	var logs logCapture
 	logs.logger().Info("token", "tok", tok, "value", *tok, "cfg", cfg, "src", src)
 	slog.New(slog.NewJSONHandler(&logs, nil)).Info("token", "tok", tok, "cfg", *cfg)
-	if strings.Contains(logs.String(), "access-fmt") || strings.Contains(logs.String(), testClientSecret) || strings.Contains(logs.String(), testRefresh) {
+	if strings.Contains(logs.String(), "access-fmt") || strings.Contains(logs.String(), cfg.ClientSecret) || strings.Contains(logs.String(), testRefresh) {
 		t.Errorf("slog output leaks a secret: %s", logs.String())
 	}
 }
 
 func TestNoSecretInLogsOrErrorsAcrossFlows(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
+		srv := newZoho(t, zohotest.Options{})
 		var logs logCapture
 		var errs []string
-		cfg := f.config()
-		tok, err := cfg.Exchange(bg(), testGrantCode)
+		cfg := fakeCredentials(srv.Transport())
+		code := srv.NewGrantCode("us")
+		tok, err := cfg.Exchange(bg(), code)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = cfg.Exchange(bg(), testGrantCode+"x")
+		_, err = cfg.Exchange(bg(), code+"x")
 		errs = append(errs, fmt.Sprint(err))
 		store := &zohoauth.MemoryStore{}
 		src := zohoauth.NewSource(cfg, zohoauth.WithToken(tok), zohoauth.WithStore(store), zohoauth.WithLogger(logs.logger()))
-		client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: handlerTransport(f)}}
-		f.invalidateAll() // 401 recovery
-		resp, err := client.Get("https://www.zohoapis.com/crm/v8/Leads")
+		client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: srv.Transport()}}
+		srv.ExpireAll() // 401 recovery
+		resp, err := client.Get(leadsURL + "?fields=Last_Name")
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent || srv.Stats().Unauthorized != 1 {
+			t.Fatalf("API answered %d after %d 401s, want 204 after the recovery from 1", resp.StatusCode, srv.Stats().Unauthorized)
+		}
 		if _, err := src.Refresh(bg()); err != nil {
 			t.Fatal(err)
 		}
 		// failures: Zoho errors, 5xx, garbage
-		for _, reply := range []string{`{"error":"invalid_code"}`, `{"error":"Access Denied"}`, "<html>" + testRefresh + "</html>",
-			`{"error":"invalid_code","error_description":"refresh token ` + testRefresh + ` unknown, secret ` + testClientSecret + `"}`} {
-			f.reply = func(int) (int, string) { return 200, reply }
+		for _, reply := range []string{`{"error":"invalid_code"}`, `{"error":"Access Denied"}`, "<html>" + tok.RefreshToken + "</html>",
+			`{"error":"invalid_code","error_description":"refresh token ` + tok.RefreshToken + ` unknown, secret ` + cfg.ClientSecret + `"}`} {
+			srv.SetFault(zohotest.Fault{Body: reply})
 			_, err := cfg.Refresh(bg(), tok)
 			errs = append(errs, fmt.Sprint(err), fmt.Sprintf("%+v %#v", err, err))
 		}
-		f.reply = func(int) (int, string) { return 503, testRefresh }
+		srv.SetFault(zohotest.Fault{Status: 503, Body: tok.RefreshToken})
 		_, err = src.Refresh(bg())
 		errs = append(errs, fmt.Sprint(err))
 		src.Close()
 		if err := cfg.Revoke(bg(), "1000.bogus.token"); err != nil {
 			errs = append(errs, err.Error())
 		}
+		secrets := append(fakeSecrets(srv), tok.RefreshToken, code)
 		for _, e := range errs {
-			assertNoSecrets(t, "error", e)
+			assertNoSecrets(t, "error", e, secrets...)
 		}
-		assertNoSecrets(t, "log", logs.String())
+		assertNoSecrets(t, "log", logs.String(), secrets...)
 		if !strings.Contains(logs.String(), "refresh succeeded") || !strings.Contains(logs.String(), "refresh failed") {
 			t.Errorf("expected refresh events in the log: %s", logs.String())
 		}

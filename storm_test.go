@@ -83,9 +83,7 @@ func runStorm(t *testing.T, sc stormCase) {
 	if err := store.Save(context.Background(), tok); err != nil {
 		t.Fatal(err)
 	}
-	tl := &timeline{}
-	cfg := fakeCredentials(tl.recorder(srv.Transport()))
-	src := zohoauth.NewSource(cfg, zohoauth.WithStore(store))
+	src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithStore(store))
 	defer src.Close()
 	client := &http.Client{Transport: &zohoauth.Transport{Source: src, Base: srv.Transport()}}
 	srv.SetFault(zohotest.Fault{Latency: stormLatency})
@@ -120,11 +118,11 @@ func runStorm(t *testing.T, sc stormCase) {
 	wg.Wait()
 
 	st := srv.Stats()
-	calls := tl.calls()
+	calls := len(tokenCalls(srv))
 	if st.ThrottleHits != 0 {
 		t.Errorf("Zoho's throttle refused %d token calls", st.ThrottleHits)
 	}
-	tl.checkWindow(t, 10, 10*time.Minute)
+	checkWindow(t, callTimes(srv), 10, 10*time.Minute)
 	if st.APICalls > 2*out.requests {
 		t.Errorf("%d API calls for %d requests: a request was sent more than twice", st.APICalls, out.requests)
 	}
@@ -184,29 +182,4 @@ func stormRequest(client *http.Client, url string, g int) (stormOutcome, error) 
 		o.unauthorized++
 	}
 	return o, nil
-}
-
-// checkWindow asserts at most n token calls in any window of length w.
-func (tl *timeline) checkWindow(t *testing.T, n int, w time.Duration) {
-	t.Helper()
-	tl.mu.Lock()
-	defer tl.mu.Unlock()
-	var calls []time.Time
-	for _, e := range tl.events {
-		if e.kind == "call" {
-			calls = append(calls, e.at)
-		}
-	}
-	for i, c := range calls {
-		k := 0
-		for _, d := range calls[i:] {
-			if d.Sub(c) < w {
-				k++
-			}
-		}
-		if k > n {
-			t.Errorf("%d token calls within %v from %v", k, w, c)
-			return
-		}
-	}
 }

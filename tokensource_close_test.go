@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-zoho/zohoauth"
+	"github.com/go-zoho/zohoauth/zohotest"
 )
 
 // slowSaveStore takes 100 ms to save, as a store over the network does, and
@@ -28,30 +29,30 @@ func (s *slowSaveStore) Save(ctx context.Context, tok *zohoauth.Token) error {
 // again.
 func TestCloseDuringSaveKeepsMintedToken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		f.delay = time.Second
+		srv := newZoho(t, zohotest.Options{})
+		srv.SetFault(zohotest.Fault{Latency: time.Second})
 		store := &slowSaveStore{}
-		tok := f.freshToken()
-		tok.Expiry = time.Now().Add(2 * time.Minute) // stale
+		tok := issuedToken(srv, 2*time.Minute) // stale
 		_ = store.MemoryStore.Save(bg(), tok)
-		src := zohoauth.NewSource(f.config(), zohoauth.WithStore(store), zohoauth.WithToken(tok))
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithStore(store), zohoauth.WithToken(tok))
 		if _, err := src.Token(bg()); err != nil { // starts the background refresh
 			t.Fatal(err)
 		}
 		time.Sleep(time.Second + 50*time.Millisecond) // minted; being saved
 		src.Close()
-		if n := f.calls.Load(); n != 1 {
+		if n := len(tokenCalls(srv)); n != 1 {
 			t.Fatalf("token calls = %d, want 1", n)
 		}
+		minted := newestToken(srv)
 		// The next process starts from the store.
-		next := zohoauth.NewSource(f.config(), zohoauth.WithStore(store))
+		next := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithStore(store))
 		defer next.Close()
 		got, err := next.Token(bg())
 		synctest.Wait()
-		if err != nil || got.AccessToken != "1000.access-1.secret" {
+		if err != nil || got.AccessToken != minted || minted == tok.AccessToken {
 			t.Errorf("after Close: next process got %v, %v; want the token minted before Close", got, err)
 		}
-		if n := f.calls.Load(); n != 1 {
+		if n := len(tokenCalls(srv)); n != 1 {
 			t.Errorf("token calls = %d, want 1: the minted token was lost at Close and minted again", n)
 		}
 	})

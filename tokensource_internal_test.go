@@ -1,12 +1,11 @@
 package zohoauth
 
 import (
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-zoho/zohoauth/zohotest"
 )
 
 // A caller that judged the served token stale, and reaches startBackground
@@ -14,20 +13,17 @@ import (
 // again. The race is narrow in real runs (TestStaleRefreshOncePerToken...
 // shows it under load); here it is set up step by step.
 func TestStartBackgroundSkipsReplacedSnapshot(t *testing.T) {
-	var calls atomic.Int64
+	srv := zohotest.New(zohotest.Options{})
+	defer srv.Close()
+	access, refresh := srv.IssueToken("us")
+	calls := func() int { return srv.Stats().TokenCalls["refresh_token"] }
 	cfg := &Config{
-		ClientID:     "client-1",
-		ClientSecret: "internal-test-secret",
-		AccountsURL:  "http://127.0.0.1:1",
-		HTTPClient: &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
-			calls.Add(1)
-			rec := httptest.NewRecorder()
-			io.WriteString(rec, `{"access_token":"1000.internal.next","expires_in":3600}`)
-			return rec.Result(), nil
-		})},
+		ClientID:     "test-client-id",
+		ClientSecret: "test-client-secret",
+		HTTPClient:   &http.Client{Transport: srv.Transport()},
 	}
 	now := time.Now()
-	s := NewSource(cfg, WithToken(&Token{AccessToken: "1000.internal.stale", RefreshToken: "1000.internal.refresh", Expiry: now.Add(time.Minute)}))
+	s := NewSource(cfg, WithToken(&Token{AccessToken: access, RefreshToken: refresh, Expiry: now.Add(time.Minute)}))
 	defer s.Close()
 	seen := s.cur.Load()
 	if now.Before(seen.staleAt) {
@@ -35,22 +31,18 @@ func TestStartBackgroundSkipsReplacedSnapshot(t *testing.T) {
 	}
 
 	s.mu.Lock()
-	s.install((&Token{AccessToken: "1000.internal.fresh", RefreshToken: "1000.internal.refresh", Expiry: now.Add(time.Hour)}).sealed(), now, true)
+	s.install((&Token{AccessToken: "1000.internal.fresh", RefreshToken: refresh, Expiry: now.Add(time.Hour)}).sealed(), now, true)
 	s.mu.Unlock()
 	s.startBackground(seen, now)
 	s.wg.Wait()
-	if n := calls.Load(); n != 0 {
+	if n := calls(); n != 0 {
 		t.Errorf("token calls = %d after the stale token was already replaced, want 0", n)
 	}
 
 	// The snapshot still being served is refreshed as usual.
 	s.startBackground(s.cur.Load(), now.Add(time.Hour))
 	s.wg.Wait()
-	if n := calls.Load(); n != 1 {
+	if n := calls(); n != 1 {
 		t.Errorf("token calls = %d for a stale token still served, want 1", n)
 	}
 }
-
-type roundTripper func(*http.Request) (*http.Response, error)
-
-func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

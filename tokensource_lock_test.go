@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-zoho/zohoauth"
+	"github.com/go-zoho/zohoauth/zohotest"
 )
 
 // slowBrokenLockStore is a Locker whose lock backend is down and takes a
@@ -36,12 +37,11 @@ func TestRejectDuringStaleRefreshWithoutLock(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				f := newFake()
+				srv := newZoho(t, zohotest.Options{})
 				store := &slowBrokenLockStore{}
-				tok := f.freshToken()
-				tok.Expiry = time.Now().Add(2 * time.Minute) // stale
+				tok := issuedToken(srv, 2*time.Minute) // stale
 				_ = store.MemoryStore.Save(bg(), tok)
-				src := zohoauth.NewSource(f.config(), zohoauth.WithStore(store), zohoauth.WithToken(tok))
+				src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithStore(store), zohoauth.WithToken(tok))
 				defer src.Close()
 				if rejectFirst {
 					src.Reject(tok)
@@ -66,12 +66,11 @@ func TestRejectDuringStaleRefreshWithoutLock(t *testing.T) {
 // without the lock is allowed for an expired token.
 func TestExpiryDuringStaleRefreshWithoutLock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
+		srv := newZoho(t, zohotest.Options{})
 		store := &slowBrokenLockStore{}
-		tok := f.freshToken()
-		tok.Expiry = time.Now().Add(4 * time.Second) // stale; not sent after 3 s
+		tok := issuedToken(srv, 4*time.Second) // stale; not sent after 3 s
 		_ = store.MemoryStore.Save(bg(), tok)
-		src := zohoauth.NewSource(f.config(), zohoauth.WithStore(store), zohoauth.WithToken(tok))
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithStore(store), zohoauth.WithToken(tok))
 		defer src.Close()
 		if got, err := src.Token(bg()); err != nil || got.AccessToken != tok.AccessToken {
 			t.Fatalf("Token: %v, %v; want the stale token", got, err)

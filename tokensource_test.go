@@ -11,14 +11,14 @@ import (
 	"time"
 
 	"github.com/go-zoho/zohoauth"
-	"github.com/jarcoal/httpmock"
+	"github.com/go-zoho/zohoauth/zohotest"
 )
 
 func TestExpiredTokenThousandCallersOneRefresh(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		f.delay = 200 * time.Millisecond
-		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(expiredToken()))
+		srv := newZoho(t, zohotest.Options{})
+		srv.SetFault(zohotest.Fault{Latency: 200 * time.Millisecond})
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(issuedToken(srv, -time.Minute)))
 		defer src.Close()
 		var wg sync.WaitGroup
 		var failed atomic.Int64
@@ -37,14 +37,15 @@ func TestExpiredTokenThousandCallersOneRefresh(t *testing.T) {
 		}
 		wg.Wait()
 		close(got)
-		if n := f.calls.Load(); n != 1 {
+		if n := len(tokenCalls(srv)); n != 1 {
 			t.Errorf("token endpoint calls = %d, want 1", n)
 		}
 		if failed.Load() != 0 {
 			t.Errorf("%d callers failed", failed.Load())
 		}
+		minted := newestToken(srv)
 		for a := range got {
-			if a != "1000.access-1.secret" {
+			if a != minted {
 				t.Fatalf("a caller got a token other than the one refresh minted")
 			}
 		}
@@ -53,11 +54,10 @@ func TestExpiredTokenThousandCallersOneRefresh(t *testing.T) {
 
 func TestStaleWindowNoCallerWaits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		f.delay = 300 * time.Millisecond
-		tok := f.freshToken()
-		tok.Expiry = time.Now().Add(2 * time.Minute) // inside the 5 min window
-		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(tok))
+		srv := newZoho(t, zohotest.Options{})
+		srv.SetFault(zohotest.Fault{Latency: 300 * time.Millisecond})
+		tok := issuedToken(srv, 2*time.Minute) // inside the 5 min window
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(tok))
 		defer src.Close()
 		// One request per millisecond while the refresh takes 300 ms.
 		for i := 0; i < 500; i++ {
@@ -74,11 +74,11 @@ func TestStaleWindowNoCallerWaits(t *testing.T) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		if n := f.calls.Load(); n != 1 {
+		if n := len(tokenCalls(srv)); n != 1 {
 			t.Errorf("token endpoint calls = %d, want 1 background refresh", n)
 		}
 		got, _ := src.Token(bg())
-		if got.AccessToken != "1000.access-1.secret" {
+		if got.AccessToken != newestToken(srv) {
 			t.Errorf("the background refresh's token was not installed")
 		}
 	})
@@ -86,9 +86,10 @@ func TestStaleWindowNoCallerWaits(t *testing.T) {
 
 func TestHangingEndpointEachCallerLeavesWithItsContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		f.delay = time.Hour // hangs past the refresh deadline
-		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(expiredToken()), zohoauth.WithRefreshTimeout(20*time.Second))
+		srv := newZoho(t, zohotest.Options{})
+		srv.SetFault(zohotest.Fault{Latency: time.Hour}) // hangs past the refresh deadline
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(issuedToken(srv, -time.Minute)),
+			zohoauth.WithRefreshTimeout(20*time.Second))
 		defer src.Close()
 		var wg sync.WaitGroup
 		for i := 1; i <= 5; i++ {
@@ -123,16 +124,10 @@ func TestHangingEndpointEachCallerLeavesWithItsContext(t *testing.T) {
 
 func TestThrottleStopsAskingAndServesValidToken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		f.reply = func(n int) (int, string) {
-			if n == 1 {
-				return 200, `{"error":"Access Denied","error_description":"You have made too many requests continuously. Please try again after some time.","status":"failure"}`
-			}
-			return 0, ""
-		}
-		tok := f.freshToken()
-		tok.Expiry = time.Now().Add(4 * time.Minute) // stale now, valid for 4 min
-		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(tok))
+		srv := newZoho(t, zohotest.Options{})
+		srv.Script(zohotest.Fault{Body: throttleText})
+		tok := issuedToken(srv, 4*time.Minute) // stale now, valid for 4 min
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(tok))
 		defer src.Close()
 		for i := 0; i < 3*60; i++ { // 3 minutes, one request a second
 			got, err := src.Token(bg())
@@ -145,7 +140,7 @@ func TestThrottleStopsAskingAndServesValidToken(t *testing.T) {
 			time.Sleep(time.Second)
 			synctest.Wait()
 		}
-		if n := f.calls.Load(); n != 1 {
+		if n := len(tokenCalls(srv)); n != 1 {
 			t.Fatalf("token calls while throttled = %d, want 1 (the throttled one)", n)
 		}
 		// Once the token has expired and the window has not ended, callers
@@ -155,12 +150,12 @@ func TestThrottleStopsAskingAndServesValidToken(t *testing.T) {
 		if !errors.Is(err, zohoauth.ErrThrottled) {
 			t.Fatalf("expired during throttle: err = %v, want ErrThrottled", err)
 		}
-		if n := f.calls.Load(); n != 1 {
+		if n := len(tokenCalls(srv)); n != 1 {
 			t.Fatalf("token calls = %d, want still 1", n)
 		}
 		time.Sleep(6 * time.Minute) // the 10 minute window has passed
 		got, err := src.Token(bg())
-		if err != nil || got.AccessToken != "1000.access-2.secret" {
+		if err != nil || got.AccessToken != newestToken(srv) || len(tokenCalls(srv)) != 2 {
 			t.Fatalf("after the window: %v, %v; want the new token", got, err)
 		}
 	})
@@ -168,8 +163,8 @@ func TestThrottleStopsAskingAndServesValidToken(t *testing.T) {
 
 func TestNeverMoreThanTenTokensInTenMinutes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(expiredToken()))
+		srv := newZoho(t, zohotest.Options{ThrottleLimit: -1}) // the limit under test is the source's
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(issuedToken(srv, -time.Minute)))
 		defer src.Close()
 		var calls []time.Time
 		start := time.Now()
@@ -181,20 +176,10 @@ func TestNeverMoreThanTenTokensInTenMinutes(t *testing.T) {
 			}
 			time.Sleep(5 * time.Second)
 		}
-		if int(f.calls.Load()) != len(calls) {
-			t.Fatalf("endpoint saw %d calls, source reported %d successes", f.calls.Load(), len(calls))
+		if n := len(tokenCalls(srv)); n != len(calls) {
+			t.Fatalf("endpoint saw %d calls, source reported %d successes", n, len(calls))
 		}
-		for i := range calls {
-			n := 0
-			for _, c := range calls[i:] {
-				if c.Sub(calls[i]) < 10*time.Minute {
-					n++
-				}
-			}
-			if n > 10 {
-				t.Fatalf("%d token calls within 10 minutes of %v", n, calls[i].Sub(start))
-			}
-		}
+		checkWindow(t, calls, 10, 10*time.Minute)
 		if len(calls) < 20 {
 			t.Errorf("only %d refreshes in 30 minutes; the limiter is stricter than Zoho", len(calls))
 		}
@@ -203,9 +188,9 @@ func TestNeverMoreThanTenTokensInTenMinutes(t *testing.T) {
 
 func TestFailedRefreshBacksOff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		f.reply = func(int) (int, string) { return 503, "down" }
-		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(expiredToken()))
+		srv := newZoho(t, zohotest.Options{})
+		srv.SetFault(zohotest.Fault{Status: 503, Body: "down"})
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(issuedToken(srv, -time.Minute)))
 		defer src.Close()
 		for i := 0; i < 100; i++ { // 100 requests in 10 seconds
 			if _, err := src.Token(bg()); !errors.Is(err, zohoauth.ErrTransient) {
@@ -215,7 +200,7 @@ func TestFailedRefreshBacksOff(t *testing.T) {
 		}
 		// Each refresh makes at most 3 attempts; backoff 1s, 2s, 4s, 8s
 		// between refreshes means at most 4 refreshes in 10 s.
-		if n := f.calls.Load(); n > 12 {
+		if n := len(tokenCalls(srv)); n > 12 {
 			t.Errorf("token endpoint calls = %d in 10 s; want backoff to keep it at 12 or fewer", n)
 		}
 	})
@@ -223,9 +208,8 @@ func TestFailedRefreshBacksOff(t *testing.T) {
 
 func TestRejectOnlyCurrentTokenRefreshesOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		old := f.freshToken()
-		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(old))
+		srv := newZoho(t, zohotest.Options{})
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(issuedToken(srv, time.Hour)))
 		defer src.Close()
 		first, _ := src.Token(bg())
 		var wg sync.WaitGroup
@@ -240,7 +224,7 @@ func TestRejectOnlyCurrentTokenRefreshesOnce(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if n := f.calls.Load(); n != 1 {
+		if n := len(tokenCalls(srv)); n != 1 {
 			t.Errorf("token calls = %d, want 1", n)
 		}
 	})
@@ -248,19 +232,19 @@ func TestRejectOnlyCurrentTokenRefreshesOnce(t *testing.T) {
 
 func TestForcedRefreshKeepsRefreshTokenAndAPIDomain(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		tok := f.freshToken()
+		srv := newZoho(t, zohotest.Options{OmitAPIDomainOnRefresh: true}) // an answer without refresh_token and api_domain
+		tok := issuedToken(srv, time.Hour)
 		tok.APIDomain = "https://www.zohoapis.eu"
-		tok.Scope = "ZohoCRM.modules.ALL"
+		tok.Scope = zohotest.DefaultScope
 		var hooked atomic.Int64
-		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(tok),
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(tok),
 			zohoauth.WithOnRefresh(func(ctx context.Context, tok *zohoauth.Token) error { hooked.Add(1); return nil }))
 		defer src.Close()
 		got, err := src.Refresh(bg())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.AccessToken == tok.AccessToken || got.RefreshToken != testRefresh ||
+		if got.AccessToken == tok.AccessToken || got.RefreshToken != tok.RefreshToken ||
 			got.APIDomain != "https://www.zohoapis.eu" || got.Scope != tok.Scope {
 			t.Errorf("forced refresh lost fields: %v", got)
 		}
@@ -275,11 +259,9 @@ func TestForcedRefreshKeepsRefreshTokenAndAPIDomain(t *testing.T) {
 
 func TestCloseStopsBackgroundRefresh(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		f.delay = time.Hour
-		tok := f.freshToken()
-		tok.Expiry = time.Now().Add(time.Minute)
-		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(tok))
+		srv := newZoho(t, zohotest.Options{})
+		srv.SetFault(zohotest.Fault{Latency: time.Hour})
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(issuedToken(srv, time.Minute)))
 		if _, err := src.Token(bg()); err != nil { // starts a background refresh
 			t.Fatal(err)
 		}
@@ -301,18 +283,19 @@ func TestCloseStopsBackgroundRefresh(t *testing.T) {
 
 func TestStoreRestartMakesNoTokenCall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
+		srv := newZoho(t, zohotest.Options{})
 		store := &zohoauth.MemoryStore{}
-		if err := store.Save(bg(), f.freshToken()); err != nil {
+		saved := issuedToken(srv, time.Hour)
+		if err := store.Save(bg(), saved); err != nil {
 			t.Fatal(err)
 		}
-		src := zohoauth.NewSource(f.config(), zohoauth.WithStore(store))
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithStore(store))
 		defer src.Close()
 		tok, err := src.Token(bg())
-		if err != nil || tok.AccessToken != "1000.access-seeded.secret" {
+		if err != nil || tok.AccessToken != saved.AccessToken {
 			t.Fatalf("Token = %v, %v; want the stored token", tok, err)
 		}
-		if n := f.calls.Load(); n != 0 {
+		if n := len(tokenCalls(srv)); n != 0 {
 			t.Fatalf("token calls = %d, want 0", n)
 		}
 	})
@@ -320,13 +303,13 @@ func TestStoreRestartMakesNoTokenCall(t *testing.T) {
 
 func TestStoreSharedBetweenSourcesOneRefresh(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		f.delay = 100 * time.Millisecond
+		srv := newZoho(t, zohotest.Options{})
+		srv.SetFault(zohotest.Fault{Latency: 100 * time.Millisecond})
 		store := &zohoauth.MemoryStore{}
-		_ = store.Save(bg(), expiredToken())
+		_ = store.Save(bg(), issuedToken(srv, -time.Minute))
 		var srcs []*zohoauth.Source
 		for i := 0; i < 8; i++ {
-			srcs = append(srcs, zohoauth.NewSource(f.config(), zohoauth.WithStore(store)))
+			srcs = append(srcs, zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithStore(store)))
 		}
 		for expiry := 0; expiry < 5; expiry++ {
 			var wg sync.WaitGroup
@@ -340,7 +323,7 @@ func TestStoreSharedBetweenSourcesOneRefresh(t *testing.T) {
 				}()
 			}
 			wg.Wait()
-			if n := f.calls.Load(); n != int64(expiry+1) {
+			if n := len(tokenCalls(srv)); n != expiry+1 {
 				t.Fatalf("after expiry %d: token calls = %d, want %d", expiry, n, expiry+1)
 			}
 			time.Sleep(time.Hour)
@@ -359,17 +342,18 @@ func TestFailedRefreshLeavesStoreUntouched(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				f := newFake()
-				f.reply = func(int) (int, string) { return 200, reply }
+				srv := newZoho(t, zohotest.Options{})
+				srv.SetFault(zohotest.Fault{Body: reply})
 				store := &zohoauth.MemoryStore{}
-				_ = store.Save(bg(), expiredToken())
-				src := zohoauth.NewSource(f.config(), zohoauth.WithStore(store))
+				old := issuedToken(srv, -time.Minute)
+				_ = store.Save(bg(), old)
+				src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithStore(store))
 				defer src.Close()
 				if _, err := src.Token(bg()); err == nil {
 					t.Fatal("Token succeeded on a failed refresh")
 				}
 				got, err := store.Load(bg())
-				if err != nil || got.AccessToken != "1000.access-old.secret" || got.RefreshToken != testRefresh {
+				if err != nil || got.AccessToken != old.AccessToken || got.RefreshToken != old.RefreshToken {
 					t.Fatalf("stored token changed after a failed refresh: %v, %v", got, err)
 				}
 			})
@@ -385,46 +369,33 @@ func (s *failingStore) Save(context.Context, *zohoauth.Token) error {
 
 func TestSaveFailureStillServesAndReports(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
+		srv := newZoho(t, zohotest.Options{})
 		store := &failingStore{}
-		_ = store.MemoryStore.Save(bg(), expiredToken())
+		_ = store.MemoryStore.Save(bg(), issuedToken(srv, -time.Minute))
 		var logs logCapture
-		src := zohoauth.NewSource(f.config(), zohoauth.WithStore(store), zohoauth.WithLogger(logs.logger()))
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithStore(store), zohoauth.WithLogger(logs.logger()))
 		defer src.Close()
 		tok, err := src.Token(bg())
-		if err != nil || tok.AccessToken != "1000.access-1.secret" {
+		if err != nil || tok.AccessToken != newestToken(srv) {
 			t.Fatalf("Token = %v, %v; want the new token in memory", tok, err)
 		}
-		if !contains(logs.String(), "saving the new token failed") {
+		if !strings.Contains(logs.String(), "saving the new token failed") {
 			t.Errorf("save failure not logged: %s", logs.String())
 		}
-		if _, err := src.Refresh(bg()); err == nil || !contains(err.Error(), "not saved") {
+		if _, err := src.Refresh(bg()); err == nil || !strings.Contains(err.Error(), "not saved") {
 			t.Errorf("forced Refresh: err = %v, want a not-saved error", err)
 		}
-		assertNoSecrets(t, "log", logs.String())
+		assertNoSecrets(t, "log", logs.String(), fakeSecrets(srv)...)
 	})
 }
 
 func TestNoTokenAnywhere(t *testing.T) {
-	f := newFake()
-	src := zohoauth.NewSource(f.config(), zohoauth.WithStore(&zohoauth.MemoryStore{}))
+	srv := newZoho(t, zohotest.Options{})
+	src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithStore(&zohoauth.MemoryStore{}))
 	defer src.Close()
 	if _, err := src.Token(bg()); !errors.Is(err, zohoauth.ErrNoToken) {
 		t.Fatalf("err = %v, want ErrNoToken", err)
 	}
-}
-
-func contains(s, sub string) bool {
-	return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0)
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }
 
 // brokenLockStore loads and saves, but its lock backend is down.
@@ -436,14 +407,12 @@ func (s *brokenLockStore) Lock(ctx context.Context, lease time.Duration) (func()
 
 func TestLockUnavailableKeepsValidTokenThenRefreshesLocallyOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		f.lifetime = 3 * time.Minute
+		srv := newZoho(t, zohotest.Options{AccessTokenLifetime: 3 * time.Minute})
 		store := &brokenLockStore{}
-		tok := f.freshToken()
-		tok.Expiry = time.Now().Add(2 * time.Minute) // stale
+		tok := issuedToken(srv, 2*time.Minute) // stale
 		_ = store.MemoryStore.Save(bg(), tok)
 		var logs logCapture
-		src := zohoauth.NewSource(f.config(), zohoauth.WithStore(store), zohoauth.WithLogger(logs.logger()))
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithStore(store), zohoauth.WithLogger(logs.logger()))
 		defer src.Close()
 		// While the token is valid, requests succeed and nobody refreshes
 		// without the lock.
@@ -455,13 +424,13 @@ func TestLockUnavailableKeepsValidTokenThenRefreshesLocallyOnce(t *testing.T) {
 			time.Sleep(time.Second)
 			synctest.Wait()
 		}
-		if n := f.calls.Load(); n != 0 {
+		if n := len(tokenCalls(srv)); n != 0 {
 			t.Fatalf("token calls while the token was valid = %d, want 0", n)
 		}
 		// Expired: one local refresh, reported in the log.
 		time.Sleep(30 * time.Second)
 		got, err := src.Token(bg())
-		if err != nil || got.AccessToken != "1000.access-1.secret" {
+		if err != nil || got.AccessToken != newestToken(srv) || got.AccessToken == tok.AccessToken {
 			t.Fatalf("after expiry: %v, %v; want a locally refreshed token", got, err)
 		}
 		if !strings.Contains(logs.String(), "lock unavailable") {
@@ -473,7 +442,7 @@ func TestLockUnavailableKeepsValidTokenThenRefreshesLocallyOnce(t *testing.T) {
 		if _, err := src.Token(bg()); err == nil {
 			t.Error("a second unlocked refresh happened within the window")
 		}
-		if n := f.calls.Load(); n != 1 {
+		if n := len(tokenCalls(srv)); n != 1 {
 			t.Errorf("token calls = %d, want 1", n)
 		}
 	})
@@ -481,9 +450,10 @@ func TestLockUnavailableKeepsValidTokenThenRefreshesLocallyOnce(t *testing.T) {
 
 func TestReauthFailureBacksOffLonger(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		f.reply = func(int) (int, string) { return 200, `{"error":"invalid_code"}` }
-		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(expiredToken()))
+		srv := newZoho(t, zohotest.Options{})
+		tok := issuedToken(srv, -time.Minute)
+		srv.RevokeRefreshToken(tok.RefreshToken) // Zoho answers invalid_code
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(tok))
 		defer src.Close()
 		for i := 0; i < 60; i++ { // a minute, one request a second
 			if _, err := src.Token(bg()); !errors.Is(err, zohoauth.ErrReauthRequired) {
@@ -492,7 +462,7 @@ func TestReauthFailureBacksOffLonger(t *testing.T) {
 			time.Sleep(time.Second)
 		}
 		// Attempts at 0 s and 30 s; the next is due at 90 s.
-		if n := f.calls.Load(); n != 2 {
+		if n := len(tokenCalls(srv)); n != 2 {
 			t.Errorf("token calls in a minute = %d, want 2", n)
 		}
 	})
@@ -503,19 +473,9 @@ func TestReauthFailureBacksOffLonger(t *testing.T) {
 // spends one of the 10 Zoho allows per 10 minutes.
 func TestStaleRefreshOncePerTokenUnderConcurrentCallers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		f.lifetime = 2 * time.Minute
-		var mu sync.Mutex
-		var at []time.Time
-		f.reply = func(int) (int, string) {
-			mu.Lock()
-			at = append(at, time.Now())
-			mu.Unlock()
-			return 0, "" // answer as usual
-		}
-		tok := f.freshToken()
-		tok.Expiry = time.Now().Add(2 * time.Minute)
-		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(tok), zohoauth.WithRefreshWindow(30*time.Second))
+		srv := newZoho(t, zohotest.Options{AccessTokenLifetime: 2 * time.Minute})
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(issuedToken(srv, 2*time.Minute)),
+			zohoauth.WithRefreshWindow(30*time.Second))
 		defer src.Close()
 		const span = 3 * time.Hour
 		var wg sync.WaitGroup
@@ -533,8 +493,7 @@ func TestStaleRefreshOncePerTokenUnderConcurrentCallers(t *testing.T) {
 		}
 		wg.Wait()
 		synctest.Wait()
-		mu.Lock()
-		defer mu.Unlock()
+		at := callTimes(srv)
 		// A token minted at t is stale at t+90s, and callers come every
 		// second: one refresh every 90 s.
 		if want := int((span - 1) / (90 * time.Second)); len(at) != want {
@@ -554,23 +513,16 @@ func TestStaleRefreshOncePerTokenUnderConcurrentCallers(t *testing.T) {
 // rejected token until the old backoff ends.
 func TestForcedSuccessEndsFailureBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		var down atomic.Bool
-		down.Store(true)
-		f.reply = func(int) (int, string) {
-			if down.Load() {
-				return 503, "down"
-			}
-			return 0, ""
-		}
-		src := zohoauth.NewSource(f.config(), zohoauth.WithToken(expiredToken()))
+		srv := newZoho(t, zohotest.Options{})
+		srv.SetFault(zohotest.Fault{Status: 503, Body: "down"})
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(issuedToken(srv, -time.Minute)))
 		defer src.Close()
 		for i := range 5 { // five failures, backoff 1 to 16 s; the sixth below: 32 s
 			_, _ = src.Token(bg())
 			time.Sleep(time.Duration(1<<i)*time.Second + time.Millisecond)
 		}
 		_, _ = src.Token(bg())
-		down.Store(false)
+		srv.SetFault(zohotest.Fault{})
 		b, err := src.Refresh(bg()) // the cron job goes through the backoff
 		if err != nil {
 			t.Fatal(err)
@@ -588,12 +540,12 @@ func TestForcedSuccessEndsFailureBackoff(t *testing.T) {
 // reading, which stops while the host is suspended. The source judges
 // expiry by the wall clock, as it does for tokens Zoho sends.
 func TestSourceServesWallClockExpiry(t *testing.T) {
-	f := newFake()
-	tok := f.freshToken() // Expiry: time.Now().Add(time.Hour)
+	srv := newZoho(t, zohotest.Options{})
+	tok := issuedToken(srv, time.Hour) // Expiry: time.Now().Add(time.Hour)
 	if !strings.Contains(tok.Expiry.String(), "m=") {
 		t.Fatal("the test token should carry a monotonic reading")
 	}
-	src := zohoauth.NewSource(f.config(), zohoauth.WithToken(tok))
+	src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(tok))
 	defer src.Close()
 	got, err := src.Token(bg())
 	if err != nil {
@@ -614,9 +566,8 @@ func TestSourceServesWallClockExpiry(t *testing.T) {
 // Source refresh on every call: the claim is not believed.
 func TestTinyExpiresInDoesNotCauseARefreshPerCall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mt := httpmock.NewMockTransport()
-		mt.RegisterResponder("POST", tokenURL, httpmock.NewStringResponder(200, `{"access_token":"1000.access-new.secret","expires_in":1}`))
-		src := zohoauth.NewSource(mockConfig(mt), zohoauth.WithToken(expiredToken()))
+		srv := newZoho(t, zohotest.Options{AccessTokenLifetime: time.Second}) // answers "expires_in": 1
+		src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(issuedToken(srv, -time.Minute)))
 		defer src.Close()
 		for range 200 {
 			if _, err := src.Token(bg()); err != nil {
@@ -624,7 +575,7 @@ func TestTinyExpiresInDoesNotCauseARefreshPerCall(t *testing.T) {
 			}
 			time.Sleep(150 * time.Millisecond)
 		}
-		if n := mt.GetTotalCallCount(); n != 1 {
+		if n := len(tokenCalls(srv)); n != 1 {
 			t.Errorf("%d token calls in 30 s, want 1", n)
 		}
 	})

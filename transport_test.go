@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-zoho/zohoauth"
+	"github.com/go-zoho/zohoauth/zohotest"
+	"github.com/jarcoal/httpmock"
 )
 
 // countingBody records how often it is closed.
@@ -40,14 +41,12 @@ func validTok() *zohoauth.Token {
 
 func TestRoundTripperContract(t *testing.T) {
 	var seen http.Header
-	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	base := httpmock.NewMockTransport()
+	base.RegisterResponder("GET", "https://www.zohoapis.com/crm/v8/Leads", func(r *http.Request) (*http.Response, error) {
 		seen = r.Header
 		r.Header.Set("X-Downstream", "changed") // a rude transport
 		r.Header["Accept"] = append(r.Header["Accept"], "text/plain")
-		if r.Body != nil {
-			r.Body.Close()
-		}
-		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
+		return httpmock.NewStringResponse(200, ""), nil
 	})
 	tr := &zohoauth.Transport{Source: staticSource{tok: validTok()}, Base: base}
 	req, _ := http.NewRequest("GET", "https://www.zohoapis.com/crm/v8/Leads", nil)
@@ -77,18 +76,17 @@ func TestRoundTripperContract(t *testing.T) {
 }
 
 func TestBearerScheme(t *testing.T) {
-	var got string
-	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		got = r.Header.Get("Authorization")
-		return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
-	})
-	tr := &zohoauth.Transport{Source: staticSource{tok: validTok()}, Base: base, Scheme: "Bearer"}
-	req, _ := http.NewRequest("GET", "https://www.zohoapis.com/crm/v8/Leads", nil)
-	if _, err := tr.RoundTrip(req); err != nil {
+	srv := newZoho(t, zohotest.Options{AcceptBearer: true}) // like an API that takes Bearer
+	tok := issuedToken(srv, time.Hour)
+	tr := &zohoauth.Transport{Source: staticSource{tok: tok}, Base: srv.Transport(), Scheme: "Bearer"}
+	req, _ := http.NewRequest("GET", leadsURL+"?fields=Last_Name", nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got != "Bearer 1000.access-static.secret" {
-		t.Errorf("Authorization = %q", got)
+	resp.Body.Close()
+	if got := srv.Stats().AuthHeaders; len(got) != 1 || got[0] != "Bearer "+tok.AccessToken || resp.StatusCode != http.StatusNoContent {
+		t.Errorf("Authorization = %q, answered %d", got, resp.StatusCode)
 	}
 }
 
@@ -127,62 +125,51 @@ func TestRequestBodyClosedOncePerPath(t *testing.T) {
 	}
 }
 
-// apiServer builds a Transport over the fake's API with a real Source.
-func apiClient(f *fakeZoho, tok *zohoauth.Token) (*http.Client, *zohoauth.Source) {
-	src := zohoauth.NewSource(f.config(), zohoauth.WithToken(tok))
-	return &http.Client{Transport: &zohoauth.Transport{Source: src, Base: handlerTransport(f)}}, src
+// apiClient is a client whose Transport, with a Source holding tok, sends
+// the API requests to api and the token calls to srv.
+func apiClient(srv *zohotest.Server, api http.RoundTripper, tok *zohoauth.Token) (*http.Client, *zohoauth.Source) {
+	src := zohoauth.NewSource(fakeCredentials(srv.Transport()), zohoauth.WithToken(tok))
+	return &http.Client{Transport: &zohoauth.Transport{Source: src, Base: api}}, src
 }
 
 func TestInvalidTokenRefreshesOnceAndReplaysBody(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		var bodies []string
-		var mu sync.Mutex
-		f.api = func(w http.ResponseWriter, r *http.Request, ok bool) {
-			b, _ := io.ReadAll(r.Body)
-			mu.Lock()
-			bodies = append(bodies, string(b))
-			mu.Unlock()
-			if !ok {
-				w.WriteHeader(401)
-				io.WriteString(w, `{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}`)
-				return
-			}
-			w.Write(b)
-		}
-		stale := f.freshToken()
-		f.invalidateAll() // revoked server side, still valid locally
-		client, src := apiClient(f, stale)
+		srv := newZoho(t, zohotest.Options{})
+		stale := issuedToken(srv, time.Hour)
+		srv.RevokeAccessToken(stale.AccessToken) // revoked server side, still valid locally
+		wire := &wireLog{next: srv.Transport()}
+		client, src := apiClient(srv, wire, stale)
 		defer src.Close()
 		payload := `{"data":[{"Last_Name":"Zöhö","Company":"Acme"}]}`
-		resp, err := client.Post("https://www.zohoapis.com/crm/v8/Leads", "application/json", strings.NewReader(payload))
+		resp, err := client.Post(leadsURL, "application/json", strings.NewReader(payload))
 		if err != nil {
 			t.Fatal(err)
 		}
 		got, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || string(got) != payload {
+		if resp.StatusCode != http.StatusCreated || !strings.Contains(string(got), `"code":"SUCCESS"`) {
 			t.Fatalf("status %d body %q", resp.StatusCode, got)
 		}
-		if len(bodies) != 2 || bodies[0] != payload || bodies[1] != payload {
-			t.Errorf("API saw bodies %q, want the payload twice", bodies)
+		if sent := wire.sent(); len(sent) != 2 || sent[0].body != payload || sent[1].body != payload {
+			t.Errorf("API saw %d requests %+v, want the payload twice", len(sent), sent)
 		}
-		if n := f.calls.Load(); n != 1 {
+		if n := len(tokenCalls(srv)); n != 1 {
 			t.Errorf("token calls = %d, want 1", n)
+		}
+		if st := srv.Stats(); st.Unauthorized != 1 || st.AuthHeaders[1] != "Zoho-oauthtoken "+newestToken(srv) {
+			t.Errorf("API answered %d 401s; the replay carried %q", st.Unauthorized, st.AuthHeaders[1:])
 		}
 	})
 }
 
 func TestSecond401IsReturnedNotRetried(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		f.api = func(w http.ResponseWriter, r *http.Request, ok bool) { // e.g. another DC's API
-			w.WriteHeader(401)
-			io.WriteString(w, `{"code":"INVALID_TOKEN","message":"invalid oauth token"}`)
-		}
-		client, src := apiClient(f, f.freshToken())
+		srv := newZoho(t, zohotest.Options{})
+		api := httpmock.NewMockTransport() // refuses every token, as another DC's API would
+		api.RegisterResponder("GET", leadsURL, httpmock.NewStringResponder(401, `{"code":"INVALID_TOKEN","message":"invalid oauth token"}`))
+		client, src := apiClient(srv, api, issuedToken(srv, time.Hour))
 		defer src.Close()
-		resp, err := client.Get("https://www.zohoapis.com/crm/v8/Leads")
+		resp, err := client.Get(leadsURL)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,25 +178,23 @@ func TestSecond401IsReturnedNotRetried(t *testing.T) {
 		if resp.StatusCode != 401 || !strings.Contains(string(body), "INVALID_TOKEN") {
 			t.Fatalf("got %d %q, want the second 401 with its body", resp.StatusCode, body)
 		}
-		if n := f.apiCalls.Load(); n != 2 {
+		if n := api.GetTotalCallCount(); n != 2 {
 			t.Errorf("API calls = %d, want 2 (one replay)", n)
 		}
-		if n := f.calls.Load(); n != 1 {
+		if n := len(tokenCalls(srv)); n != 1 {
 			t.Errorf("token calls = %d, want 1", n)
 		}
 	})
 }
 
 func TestScopeMismatchReturnedUntouched(t *testing.T) {
-	f := newFake()
+	srv := newZoho(t, zohotest.Options{})
 	const body401 = `{"code":"OAUTH_SCOPE_MISMATCH","details":{},"message":"invalid oauth scope to access this URL","status":"error"}`
-	f.api = func(w http.ResponseWriter, r *http.Request, ok bool) {
-		w.WriteHeader(401)
-		io.WriteString(w, body401)
-	}
-	client, src := apiClient(f, f.freshToken())
+	access, refresh := srv.IssueToken("us", "ZohoCRM.modules.leads.ALL") // Leads only
+	tok := &zohoauth.Token{AccessToken: access, RefreshToken: refresh, APIDomain: zohoauth.US.APIDomain, Expiry: time.Now().Add(time.Hour)}
+	client, src := apiClient(srv, srv.Transport(), tok)
 	defer src.Close()
-	resp, err := client.Get("https://www.zohoapis.com/crm/v8/Deals")
+	resp, err := client.Get("https://www.zohoapis.com/crm/v8/Deals?fields=Deal_Name")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,19 +203,19 @@ func TestScopeMismatchReturnedUntouched(t *testing.T) {
 	if resp.StatusCode != 401 || string(got) != body401 {
 		t.Fatalf("got %d %q", resp.StatusCode, got)
 	}
-	if f.calls.Load() != 0 || f.apiCalls.Load() != 1 {
-		t.Errorf("token calls %d, API calls %d; want 0 and 1", f.calls.Load(), f.apiCalls.Load())
+	if calls, api := len(tokenCalls(srv)), srv.Stats().APICalls; calls != 0 || api != 1 {
+		t.Errorf("token calls %d, API calls %d; want 0 and 1", calls, api)
 	}
 }
 
 func TestNonReplayableBodyReturns401(t *testing.T) {
-	f := newFake()
-	tok := f.freshToken()
-	f.invalidateAll()
-	client, src := apiClient(f, tok)
+	srv := newZoho(t, zohotest.Options{})
+	tok := issuedToken(srv, time.Hour)
+	srv.RevokeAccessToken(tok.AccessToken)
+	client, src := apiClient(srv, srv.Transport(), tok)
 	defer src.Close()
 	body := newCountingBody(`{"data":[]}`)
-	req, _ := http.NewRequest("POST", "https://www.zohoapis.com/crm/v8/Leads", io.NopCloser(body))
+	req, _ := http.NewRequest("POST", leadsURL, io.NopCloser(body))
 	req.Body = body // no GetBody: cannot be replayed
 	req.GetBody = nil
 	resp, err := client.Do(req)
@@ -242,30 +227,30 @@ func TestNonReplayableBodyReturns401(t *testing.T) {
 	if resp.StatusCode != 401 || !strings.Contains(string(got), "INVALID_TOKEN") {
 		t.Fatalf("got %d %q, want the 401", resp.StatusCode, got)
 	}
-	if f.apiCalls.Load() != 1 {
-		t.Errorf("API calls = %d, want 1", f.apiCalls.Load())
+	if n := srv.Stats().APICalls; n != 1 {
+		t.Errorf("API calls = %d, want 1", n)
 	}
 	if body.closed.Load() != 1 {
 		t.Errorf("body closed %d times", body.closed.Load())
 	}
 	// The token was reported: the next request gets a fresh one.
-	resp, err = client.Get("https://www.zohoapis.com/crm/v8/Leads")
+	resp, err = client.Get(leadsURL + "?fields=Last_Name")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 200 || f.calls.Load() != 1 {
-		t.Errorf("next request: %d with %d token calls; want 200 after 1 refresh", resp.StatusCode, f.calls.Load())
+	if n := len(tokenCalls(srv)); resp.StatusCode != http.StatusNoContent || n != 1 { // Zoho's answer for an empty list
+		t.Errorf("next request: %d with %d token calls; want 204 after 1 refresh", resp.StatusCode, n)
 	}
 }
 
 func TestParallel401sOneRefresh(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFake()
-		f.delay = 50 * time.Millisecond
-		tok := f.freshToken()
-		f.invalidateAll()
-		client, src := apiClient(f, tok)
+		srv := newZoho(t, zohotest.Options{})
+		srv.SetFault(zohotest.Fault{Latency: 50 * time.Millisecond})
+		tok := issuedToken(srv, time.Hour)
+		srv.RevokeAccessToken(tok.AccessToken)
+		client, src := apiClient(srv, srv.Transport(), tok)
 		defer src.Close()
 		var wg sync.WaitGroup
 		var bad atomic.Int32
@@ -273,19 +258,19 @@ func TestParallel401sOneRefresh(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				resp, err := client.Get("https://www.zohoapis.com/crm/v8/Leads")
+				resp, err := client.Get(leadsURL + "?fields=Last_Name")
 				if err != nil {
 					bad.Add(1)
 					return
 				}
 				resp.Body.Close()
-				if resp.StatusCode != 200 {
+				if resp.StatusCode != http.StatusNoContent { // Zoho's answer for an empty list
 					bad.Add(1)
 				}
 			}()
 		}
 		wg.Wait()
-		if n := f.calls.Load(); n != 1 {
+		if n := len(tokenCalls(srv)); n != 1 {
 			t.Errorf("token calls = %d, want 1", n)
 		}
 		if bad.Load() != 0 {
@@ -295,33 +280,36 @@ func TestParallel401sOneRefresh(t *testing.T) {
 }
 
 func TestRedirectToOtherHostGetsNoToken(t *testing.T) {
-	var leaked atomic.Int32
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "" {
-			leaked.Add(1)
-		}
-	}))
-	defer other.Close()
+	const elsewhere = "https://other.example/elsewhere"
+	var leaked, arrived int
+	base := httpmock.NewMockTransport()
+	for _, method := range []string{"GET", "POST"} {
+		base.RegisterResponder(method, elsewhere, func(r *http.Request) (*http.Response, error) {
+			arrived++
+			if r.Header.Get("Authorization") != "" {
+				leaked++
+			}
+			return httpmock.NewStringResponse(200, ""), nil
+		})
+	}
 	for _, code := range []int{301, 302, 303, 307, 308} {
-		api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		base.RegisterResponder("POST", leadsURL, func(r *http.Request) (*http.Response, error) {
 			if r.Header.Get("Authorization") == "" {
 				t.Errorf("API host got no token")
 			}
-			http.Redirect(w, r, strings.Replace(other.URL, "127.0.0.1", "localhost", 1)+"/elsewhere", code)
-		}))
-		tok := validTok()
-		tok.APIDomain = api.URL
-		client := &http.Client{Transport: &zohoauth.Transport{Source: staticSource{tok: tok}}}
-		resp, err := client.Post(api.URL+"/crm/v8/Leads", "application/json", strings.NewReader("{}"))
+			resp := httpmock.NewStringResponse(code, "")
+			resp.Header.Set("Location", elsewhere)
+			return resp, nil
+		})
+		client := &http.Client{Transport: &zohoauth.Transport{Source: staticSource{tok: validTok()}, Base: base}}
+		resp, err := client.Post(leadsURL, "application/json", strings.NewReader("{}"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		api.Close()
-		client.CloseIdleConnections()
 	}
-	if leaked.Load() != 0 {
-		t.Errorf("%d redirected requests carried the token to another host", leaked.Load())
+	if leaked != 0 || arrived != 5 {
+		t.Errorf("%d of %d redirected requests carried the token to another host", leaked, arrived)
 	}
 }
 
