@@ -97,7 +97,7 @@ func (d DeviceAuthResponse) String() string {
 		redact(d.DeviceCode), d.UserCode, d.VerificationURL, d.Expiry.Format(time.RFC3339), d.Interval, d.AccountsServer)
 }
 
-// GoString hides the device code from %#v.
+// GoString returns the String form.
 func (d DeviceAuthResponse) GoString() string { return d.String() }
 
 // Format makes every fmt verb print the redacted form.
