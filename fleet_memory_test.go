@@ -29,33 +29,6 @@ func refusingAPI(srv *zohotest.Server) http.RoundTripper {
 	})
 }
 
-// tokenCallTimes are the times of the refresh calls srv has seen.
-func tokenCallTimes(srv *zohotest.Server) []time.Time {
-	var at []time.Time
-	for _, r := range srv.Stats().TokenRequests {
-		if r.Form.Get("grant_type") == "refresh_token" {
-			at = append(at, r.At)
-		}
-	}
-	return at
-}
-
-// mostInAnyWindow is the largest number of times within any span of
-// length window.
-func mostInAnyWindow(times []time.Time, window time.Duration) int {
-	most := 0
-	for i, t := range times {
-		n := 0
-		for _, u := range times[i:] {
-			if u.Sub(t) < window {
-				n++
-			}
-		}
-		most = max(most, n)
-	}
-	return most
-}
-
 // runRefusedFleet runs n Sources sharing one MemoryStore for an hour of
 // fake time against an API that refuses every token, each making a request
 // a second, and returns the times of the token calls.
@@ -89,7 +62,7 @@ func runRefusedFleet(t *testing.T, n int) []time.Time {
 			})
 		}
 		wg.Wait()
-		calls = tokenCallTimes(srv)
+		calls = callTimes(srv)
 	})
 	return calls
 }
@@ -100,9 +73,7 @@ func runRefusedFleet(t *testing.T, n int) []time.Time {
 func TestRefusedFleetSharesOneBudget(t *testing.T) {
 	one := runRefusedFleet(t, 1)
 	eight := runRefusedFleet(t, 8)
-	if most := mostInAnyWindow(eight, 10*time.Minute); most > 10 {
-		t.Errorf("8 Sources: %d token calls within 10 minutes, want at most 10", most)
-	}
+	checkWindow(t, eight, 10, 10*time.Minute)
 	if len(eight) > len(one) {
 		t.Errorf("8 Sources made %d token calls in an hour, one Source %d; want no more than one makes", len(eight), len(one))
 	}
@@ -146,7 +117,7 @@ func TestStormAcrossSourcesOneRefresh(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if n := len(tokenCallTimes(srv)); n != 1 {
+		if n := len(callTimes(srv)); n != 1 {
 			t.Errorf("%d token calls for 1,000 requests across 8 Sources, want 1", n)
 		}
 		if failed != 0 {
@@ -177,7 +148,7 @@ func TestTokenEndpointRetryAfterIsHonoured(t *testing.T) {
 					}
 					time.Sleep(time.Second)
 				}
-				calls := tokenCallTimes(srv)
+				calls := callTimes(srv)
 				if len(calls) != 2 {
 					t.Fatalf("%d token calls, want 2 (the refused one, then one after the wait)", len(calls))
 				}
