@@ -25,6 +25,8 @@ type Store struct {
 	locks    *redislock.Client
 	tokenKey string
 	lockKey  string
+	callsKey string
+	stateKey string
 }
 
 // Option changes how New sets up a Store.
@@ -66,6 +68,8 @@ func New(client redis.UniversalClient, account string, opts ...Option) *Store {
 		locks:    redislock.New(client),
 		tokenKey: base + "token",
 		lockKey:  base + "lock",
+		callsKey: base + "calls",
+		stateKey: base + "state",
 	}
 }
 
