@@ -203,7 +203,7 @@ func TestRedisRestart(t *testing.T) {
 	prefix := uniquePrefix(t, c)
 	store := redisstore.New(c, "restart", redisstore.WithPrefix(prefix))
 	// A token is refreshed 2s after it is minted; the Source sends it for
-	// 4s (until half the window before its expiry).
+	// 5s (until sendMargin before its expiry).
 	const life, window = 6 * time.Second, 4 * time.Second
 	const cycle = life - window
 	zoho := newFakeZoho(t, life)
@@ -219,13 +219,13 @@ func TestRedisRestart(t *testing.T) {
 	limit := 2*cycle + 10*time.Second
 
 	// Outage 1 starts just after a coordinated refresh at r. The token is
-	// stale from r+cycle and due at r+2*cycle, when each process refreshes
-	// without the lock; Redis is back a little later.
+	// stale from r+cycle and due at r+life-sendMargin, when each process
+	// refreshes without the lock; Redis is back a little later.
 	r := zoho.waitCalls(t, 1, limit)[0]
 	time.Sleep(time.Until(r.At.Add(cycle / 8)))
 	down1 := time.Now()
 	srv.stop(t, true)
-	time.Sleep(time.Until(r.At.Add(2*cycle + cycle/4)))
+	time.Sleep(time.Until(r.At.Add(life - sendMargin + cycle/4)))
 	srv.start(t)
 	up1 := time.Now()
 
@@ -296,6 +296,10 @@ func TestRedisRestart(t *testing.T) {
 
 const tsFormat = "15:04:05.000"
 
+// sendMargin is how long before its expiry a Source stops sending a token
+// (with a refresh window of 2s or more, as in these tests).
+const sendMargin = time.Second
+
 // waitStored waits until the stored token satisfies ok.
 func waitStored(t *testing.T, store *redisstore.Store, ok func(*zohoauth.Token) bool, limit time.Duration) {
 	t.Helper()
@@ -361,9 +365,8 @@ func TestRedisOutageOutlastsToken(t *testing.T) {
 	c := newClient(t, srv.addr)
 	prefix := uniquePrefix(t, c)
 	store := redisstore.New(c, "long", redisstore.WithPrefix(prefix))
-	// margin: the Source stops sending a token this long before its expiry.
 	const life, window = 6 * time.Second, 4 * time.Second
-	const cycle, margin = life - window, window / 2
+	const cycle = life - window
 	zoho := newFakeZoho(t, life)
 	seed(t, store, zoho.issue())
 	var ws []*worker
@@ -377,9 +380,9 @@ func TestRedisOutageOutlastsToken(t *testing.T) {
 	time.Sleep(time.Until(r.At.Add(cycle / 8)))
 	down := time.Now()
 	srv.stop(t, true)
-	// The first token is due at r+life-margin; the ones minted then are
+	// The first token is due at r+life-sendMargin; the ones minted then are
 	// due a token lifetime later. Stay down a second past that.
-	dueAgain := r.At.Add(2 * (life - margin))
+	dueAgain := r.At.Add(2 * (life - sendMargin))
 	time.Sleep(time.Until(dueAgain.Add(time.Second)))
 	srv.start(t)
 	up := time.Now()
