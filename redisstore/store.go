@@ -279,10 +279,7 @@ func leaseTTL(lease time.Duration) time.Duration {
 func hold(l *redislock.Lock, ttl time.Duration, until time.Time) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		renew(ctx, l, ttl, until)
-	}()
+	go renew(ctx, l, ttl, until, done)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -299,10 +296,12 @@ func hold(l *redislock.Lock, ttl time.Duration, until time.Time) func() {
 }
 
 // renew extends l's TTL to ttl every third of ttl, each attempt bounded by
-// that third, until ctx ends, until is reached, or the lock is found lost.
-// The last renewal comes at most a third of ttl before until, so the key
-// outlives until by two thirds of ttl at least, as long as Redis answers.
-func renew(ctx context.Context, l *redislock.Lock, ttl time.Duration, until time.Time) {
+// that third, until ctx ends, until is reached, or the lock is found lost;
+// then it closes done. The last renewal comes at most a third of ttl before
+// until, so the key outlives until by two thirds of ttl at least, as long as
+// Redis answers.
+func renew(ctx context.Context, l *redislock.Lock, ttl time.Duration, until time.Time, done chan<- struct{}) {
+	defer close(done)
 	every := ttl / 3
 	tick := time.NewTicker(every)
 	defer tick.Stop()
