@@ -59,8 +59,7 @@ func TestBudgetSharedAcrossClients(t *testing.T) {
 // leave the window early: the call is rounded up, now down.
 func TestBudgetRoundsToCountCallsLonger(t *testing.T) {
 	ctx := context.Background()
-	c := newClient(t, sharedAddr(t))
-	s := redisstore.New(c, "acct", redisstore.WithPrefix(uniquePrefix(t, c)))
+	_, s, _ := acctStore(t)
 	first := time.Now().Truncate(time.Microsecond).Add(400) // 0.4µs past a microsecond
 	for i := range zohoLimit {
 		at := first.Add(time.Duration(i) * time.Second)
@@ -88,9 +87,7 @@ func TestBudgetRoundsToCountCallsLonger(t *testing.T) {
 // a window ahead of another caller's now.
 func TestBudgetDropsCallsFarAhead(t *testing.T) {
 	ctx := context.Background()
-	c := newClient(t, sharedAddr(t))
-	p := uniquePrefix(t, c)
-	s := redisstore.New(c, "acct", redisstore.WithPrefix(p))
+	c, s, p := acctStore(t)
 	ahead := time.Now().Add(365 * 24 * time.Hour)
 	for range zohoLimit {
 		if ok, _, err := s.TakeCall(ctx, ahead, ahead, zohoLimit, zohoWindow); err != nil || !ok {
@@ -182,8 +179,7 @@ func TestLedgerBoundsWhatItReads(t *testing.T) {
 }
 
 func TestTakeCallRefusesBadArguments(t *testing.T) {
-	c := newClient(t, sharedAddr(t))
-	s := redisstore.New(c, "acct", redisstore.WithPrefix(uniquePrefix(t, c)))
+	_, s, _ := acctStore(t)
 	now, y3k := time.Now(), time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name    string

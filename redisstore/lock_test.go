@@ -23,9 +23,7 @@ func renewing() int {
 // the lock at once.
 func TestLockRenewedWhileHeld(t *testing.T) {
 	ctx := context.Background()
-	c := newClient(t, sharedAddr(t))
-	p := uniquePrefix(t, c)
-	s := redisstore.New(c, "acct", redisstore.WithPrefix(p))
+	c, s, p := acctStore(t)
 	key := p + "{acct}:lock"
 	before := renewing()
 	unlock, err := s.Lock(ctx, 40*time.Second) // the Source's default lease
@@ -68,9 +66,7 @@ func TestLockRenewedWhileHeld(t *testing.T) {
 // lease: the renewal then ends by itself, and the lock frees within the TTL.
 func TestLockRenewalEndsWithLease(t *testing.T) {
 	ctx := context.Background()
-	c := newClient(t, sharedAddr(t))
-	p := uniquePrefix(t, c)
-	s := redisstore.New(c, "acct", redisstore.WithPrefix(p))
+	_, s, _ := acctStore(t)
 	before := renewing()
 	const lease = 6 * time.Second // longer than LockTTL: renewed
 	start := time.Now()
