@@ -27,6 +27,22 @@ func (c countingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// countingClient is a client to addr that counts the bytes it reads.
+func countingClient(t *testing.T, addr string) (*redis.Client, *atomic.Int64) {
+	read := new(atomic.Int64)
+	opts := clientOptions(addr)
+	opts.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{conn, read}, nil
+	}
+	c := redis.NewClient(opts)
+	t.Cleanup(func() { _ = c.Close() })
+	return c, read
+}
+
 // A stored value larger than MaxValueSize is refused without being sent:
 // Load reads a few bytes of it, not megabytes.
 func TestLoadSizeCap(t *testing.T) {
@@ -36,17 +52,7 @@ func TestLoadSizeCap(t *testing.T) {
 	p := uniquePrefix(t, c)
 	key := p + "{acct}:token"
 
-	var read atomic.Int64
-	opts := clientOptions(addr)
-	opts.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return countingConn{conn, &read}, nil
-	}
-	counted := redis.NewClient(opts)
-	t.Cleanup(func() { _ = counted.Close() })
+	counted, read := countingClient(t, addr)
 	s := redisstore.New(counted, "acct", redisstore.WithPrefix(p))
 	if _, err := s.Load(ctx); !errors.Is(err, zohoauth.ErrNoToken) { // connects and loads the script
 		t.Fatalf("Load of a missing key: %v", err)

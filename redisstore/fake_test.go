@@ -27,11 +27,15 @@ const (
 // fakeZoho is zohotest's fake Zoho (US data center) served on loopback
 // behind a recorder, which notes for every token call when it came, from
 // which worker and what it got, and which workers used each access token.
+// With refuse set, zohotest revokes every access token as soon as it is
+// minted: the API answers 401 INVALID_TOKEN to every request, as it does for
+// a revoked grant or a token of another data center.
 type fakeZoho struct {
 	*zohotest.Server
 	lifetime time.Duration
 	url      string // accounts server and API domain
 	arrived  chan string
+	refuse   bool // set before the fake is used
 
 	mu     sync.Mutex
 	latest time.Time // expiry of the newest token
@@ -90,6 +94,10 @@ func newFakeZoho(t *testing.T, lifetime time.Duration) *fakeZoho {
 			AccessToken string `json:"access_token"`
 		}
 		if json.Unmarshal(rec.body.Bytes(), &body) == nil && body.AccessToken != "" {
+			if f.refuse {
+				// Before the handler returns: the answer is still buffered.
+				f.RevokeAccessToken(body.AccessToken)
+			}
 			f.mu.Lock()
 			f.calls[i].Access = body.AccessToken
 			f.latest = time.Now().Add(lifetime)
@@ -124,6 +132,9 @@ func (r *recorder) Write(b []byte) (int, error) {
 // issue returns a new grant's first token, as after a code exchange.
 func (f *fakeZoho) issue() *zohoauth.Token {
 	access, refresh := f.IssueToken("us")
+	if f.refuse {
+		f.RevokeAccessToken(access)
+	}
 	exp := time.Now().Add(f.lifetime)
 	f.mu.Lock()
 	f.latest = exp

@@ -102,27 +102,33 @@ func checkOnePerCycle(t *testing.T, calls []refreshCall) int {
 }
 
 // A worker dies (SIGKILL) while it holds the lock and waits on the token
-// endpoint. The others, which hold the current token, must wait out its
-// lease; then exactly one of them refreshes and the rest adopt its token,
-// and no request fails meanwhile.
+// endpoint, with the Source's default refresh timeout (30 s) and so its
+// default lease. The others, whose token is stale, queue on the lock: while
+// the holder lives, for longer than LockTTL, none of them gets it (the lease
+// is renewed); once it is killed, one of them takes the lock over and
+// finishes a refresh within 15 s, the rest adopt its token, and no request
+// fails meanwhile.
 func TestLockHolderKilled(t *testing.T) {
 	t.Parallel()
+	ctx := context.Background()
 	addr := sharedAddr(t)
 	c := newClient(t, addr)
 	prefix := uniquePrefix(t, c)
-	// The Source asks Lock for its refresh timeout plus 10s; with the
-	// store's margin a dead holder's lock lasts 13.1s. Tokens live long
-	// enough for the others to outlast it while their token is stale.
-	const timeout, life = time.Second, 40 * time.Second
+	store := redisstore.New(c, "crash", redisstore.WithPrefix(prefix))
+	lockKey := prefix + "{crash}:lock"
+	// Tokens live long enough for the others to outlast the victim while
+	// their token is stale; it goes stale staleAfter after the seed, once
+	// they have all started.
+	const life, staleAfter, takeover = 60 * time.Second, 12 * time.Second, 15 * time.Second
 	zoho := newFakeZoho(t, life)
 	seeded := zoho.issue()
-	seed(t, redisstore.New(c, "crash", redisstore.WithPrefix(prefix)), seeded)
+	seed(t, store, seeded)
+	staleAt := seeded.Expiry.Add(-life + staleAfter)
 	cfg := workerConfig{
-		RedisAddr: addr, Prefix: prefix, Account: "crash", Timeout: timeout,
-		AccountsURL: zoho.url, Window: life - 9*time.Second, // stale 9s after the seed
+		RedisAddr: addr, Prefix: prefix, Account: "crash",
+		AccountsURL: zoho.url, Window: life - staleAfter,
 	}
-	// One at a time, so that their first loads do not queue on the lock
-	// for longer than the 1s refresh timeout on a loaded machine.
+	// One at a time, so that their first loads do not queue on the lock.
 	var ws []*worker
 	for i := range 3 {
 		wc := cfg
@@ -141,25 +147,51 @@ func TestLockHolderKilled(t *testing.T) {
 	victimCfg := cfg
 	victimCfg.ID, victimCfg.Window = "victim", life
 	victim := startWorker(t, victimCfg)
+	var called time.Time
 	select {
 	case w := <-zoho.arrived:
 		if w != victimCfg.ID {
 			t.Fatalf("worker %s called the token endpoint first; want the victim", w)
 		}
+		called = time.Now()
 	case <-time.After(10 * time.Second):
 		t.Fatal("the victim never called the token endpoint")
 	}
-	held := c.Exists(context.Background(), prefix+"{crash}:lock").Val() == 1
-	victim.kill(t)
-	killed := time.Now()
-	if !held {
+	holder := c.Get(ctx, lockKey).Val()
+	if holder == "" {
 		t.Fatal("the victim called the token endpoint without holding the lock")
 	}
+	if time.Now().After(staleAt) {
+		t.Fatalf("the workers' token went stale %v before the victim took the lock; the machine is too slow for this test", time.Since(staleAt))
+	}
+	// The victim keeps the lock, renewed, well past LockTTL while the
+	// others queue on it; kill it before its own 30 s refresh deadline.
+	killAt := staleAt.Add(redisstore.LockTTL + 2*time.Second)
+	if d := killAt.Sub(called); d < 2*redisstore.LockTTL {
+		killAt = called.Add(2 * redisstore.LockTTL)
+	}
+	for time.Now().Before(killAt) {
+		ttl := c.PTTL(ctx, lockKey).Val()
+		if c.Get(ctx, lockKey).Val() != holder || ttl > redisstore.LockTTL {
+			t.Fatalf("%v after the victim took the lock: held by another, or a TTL of %v; want the victim's, at most %v",
+				time.Since(called).Round(time.Millisecond), ttl, redisstore.LockTTL)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := len(zoho.refreshCalls()); n != 1 {
+		t.Fatalf("%d token calls while the victim held the lock; want its own alone", n)
+	}
+	victim.kill(t)
+	killed := time.Now()
 
-	calls := zoho.waitCalls(t, 1, life)
-	took := calls[0].At.Sub(killed)
-	// Let the others pick up the new token (each at the end of its own
-	// backoff), and catch any second refresh.
+	// The first refresh after the kill is finished when its token is saved.
+	waitStored(t, store, func(tok *zohoauth.Token) bool { return tok.AccessToken != seeded.AccessToken }, 2*takeover)
+	took := time.Since(killed)
+	if took > takeover {
+		t.Errorf("a refresh finished %v after the lock holder was killed; want within %v", took.Round(time.Millisecond), takeover)
+	}
+	calls := zoho.waitCalls(t, 1, time.Second)
+	// Let the others pick up the new token, and catch any second refresh.
 	deadline := time.Now().Add(10 * time.Second)
 	for len(zoho.usersOf(calls[0].Access)) < len(ws) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
@@ -176,14 +208,17 @@ func TestLockHolderKilled(t *testing.T) {
 	if len(calls) != 1 || len(all) != 2 {
 		t.Errorf("%d token calls (%d got a token); want the victim's and one more", len(all), len(calls))
 		for _, c := range all {
-			t.Logf("token call by %s at %v, got a token: %v", c.Worker, c.At.Format("15:04:05.000"), c.Access != "")
+			t.Logf("token call by %s at %v, got a token: %v", c.Worker, c.At.Format(tsFormat), c.Access != "")
 		}
 	}
 	if users := zoho.usersOf(calls[0].Access); len(users) != len(ws) {
 		t.Errorf("the token refreshed after the crash was used by %d of %d workers", len(users), len(ws))
 	}
-	t.Logf("holder killed with the lock; takeover refresh %v after the kill by %s; %d token calls after the victim's; %d of %d survivors use its token",
-		took.Round(100*time.Millisecond), calls[0].Worker, len(calls), len(zoho.usersOf(calls[0].Access)), len(ws))
+	t.Logf("default refresh timeout; the victim held the lock %v (the others waiting on it for %v), then was killed; "+
+		"the token call after the kill came %v after it, by %s, and its token was saved %v after it; %d of %d survivors use it",
+		killed.Sub(called).Round(100*time.Millisecond), killed.Sub(staleAt).Round(100*time.Millisecond),
+		calls[0].At.Sub(killed).Round(100*time.Millisecond), calls[0].Worker, took.Round(100*time.Millisecond),
+		len(zoho.usersOf(calls[0].Access)), len(ws))
 }
 
 // Redis stops and starts twice under a running fleet.
@@ -203,7 +238,7 @@ func TestRedisRestart(t *testing.T) {
 	prefix := uniquePrefix(t, c)
 	store := redisstore.New(c, "restart", redisstore.WithPrefix(prefix))
 	// A token is refreshed 2s after it is minted; the Source sends it for
-	// 4s (until half the window before its expiry).
+	// 5s (until sendMargin before its expiry).
 	const life, window = 6 * time.Second, 4 * time.Second
 	const cycle = life - window
 	zoho := newFakeZoho(t, life)
@@ -219,13 +254,13 @@ func TestRedisRestart(t *testing.T) {
 	limit := 2*cycle + 10*time.Second
 
 	// Outage 1 starts just after a coordinated refresh at r. The token is
-	// stale from r+cycle and due at r+2*cycle, when each process refreshes
-	// without the lock; Redis is back a little later.
+	// stale from r+cycle and due at r+life-sendMargin, when each process
+	// refreshes without the lock; Redis is back a little later.
 	r := zoho.waitCalls(t, 1, limit)[0]
 	time.Sleep(time.Until(r.At.Add(cycle / 8)))
 	down1 := time.Now()
 	srv.stop(t, true)
-	time.Sleep(time.Until(r.At.Add(2*cycle + cycle/4)))
+	time.Sleep(time.Until(r.At.Add(life - sendMargin + cycle/4)))
 	srv.start(t)
 	up1 := time.Now()
 
@@ -296,6 +331,10 @@ func TestRedisRestart(t *testing.T) {
 
 const tsFormat = "15:04:05.000"
 
+// sendMargin is how long before its expiry a Source stops sending a token
+// (with a refresh window of 2s or more, as in these tests).
+const sendMargin = time.Second
+
 // waitStored waits until the stored token satisfies ok.
 func waitStored(t *testing.T, store *redisstore.Store, ok func(*zohoauth.Token) bool, limit time.Duration) {
 	t.Helper()
@@ -361,9 +400,8 @@ func TestRedisOutageOutlastsToken(t *testing.T) {
 	c := newClient(t, srv.addr)
 	prefix := uniquePrefix(t, c)
 	store := redisstore.New(c, "long", redisstore.WithPrefix(prefix))
-	// margin: the Source stops sending a token this long before its expiry.
 	const life, window = 6 * time.Second, 4 * time.Second
-	const cycle, margin = life - window, window / 2
+	const cycle = life - window
 	zoho := newFakeZoho(t, life)
 	seed(t, store, zoho.issue())
 	var ws []*worker
@@ -377,9 +415,9 @@ func TestRedisOutageOutlastsToken(t *testing.T) {
 	time.Sleep(time.Until(r.At.Add(cycle / 8)))
 	down := time.Now()
 	srv.stop(t, true)
-	// The first token is due at r+life-margin; the ones minted then are
+	// The first token is due at r+life-sendMargin; the ones minted then are
 	// due a token lifetime later. Stay down a second past that.
-	dueAgain := r.At.Add(2 * (life - margin))
+	dueAgain := r.At.Add(2 * (life - sendMargin))
 	time.Sleep(time.Until(dueAgain.Add(time.Second)))
 	srv.start(t)
 	up := time.Now()

@@ -9,11 +9,10 @@ func TestLeaseTTL(t *testing.T) {
 	for _, c := range []struct {
 		lease, want time.Duration
 	}{
-		{40 * time.Second, 45 * time.Second}, // the Source's default: 30s timeout + 10s
-		{11 * time.Second, 13100 * time.Millisecond},
+		{40 * time.Second, LockTTL}, // the Source's default: 30s timeout + 10s, renewed
+		{11 * time.Second, LockTTL},
+		{3 * time.Second, 4300 * time.Millisecond}, // short enough to need no renewal
 		{100 * time.Millisecond, 1110 * time.Millisecond},
-		{0, 34 * time.Second}, // unknown: as for 30s
-		{-time.Second, 34 * time.Second},
 	} {
 		if got := leaseTTL(c.lease); got != c.want {
 			t.Errorf("leaseTTL(%v) = %v; want %v", c.lease, got, c.want)

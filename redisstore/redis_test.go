@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zoho/zohoauth/redisstore"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -84,6 +85,15 @@ func uniquePrefix(t testing.TB, c redis.UniversalClient) string {
 		}
 	})
 	return p
+}
+
+// acctStore returns a client to the shared Redis, a store of account
+// "acct" on it under a prefix of its own, and that prefix.
+func acctStore(t testing.TB) (*redis.Client, *redisstore.Store, string) {
+	t.Helper()
+	c := newClient(t, sharedAddr(t))
+	p := uniquePrefix(t, c)
+	return c, redisstore.New(c, "acct", redisstore.WithPrefix(p)), p
 }
 
 // server is a redis-server child owned by one test, so the test can stop and

@@ -25,6 +25,8 @@ type Store struct {
 	locks    *redislock.Client
 	tokenKey string
 	lockKey  string
+	callsKey string
+	stateKey string
 }
 
 // Option changes how New sets up a Store.
@@ -66,6 +68,8 @@ func New(client redis.UniversalClient, account string, opts ...Option) *Store {
 		locks:    redislock.New(client),
 		tokenKey: base + "token",
 		lockKey:  base + "lock",
+		callsKey: base + "calls",
+		stateKey: base + "state",
 	}
 }
 
@@ -208,19 +212,36 @@ func (s *Store) Delete(ctx context.Context) error {
 	return nil
 }
 
+// LockTTL is the longest the lock key lives without being renewed: a holder
+// that dies (a crash, SIGKILL) frees the lock within LockTTL.
+const LockTTL = 5 * time.Second
+
+// defaultLease is the lease of a Lock called with none.
+const defaultLease = 30 * time.Second
+
 // Lock takes the account's refresh lock, waiting until it is free or ctx
 // ends. Waiting polls Redis with exponential backoff from 16 ms up to 250 ms.
 //
-// The lock is a key set with NX and a random holder id; its TTL is lease
-// plus a margin of 1 s and a tenth of lease (lease <= 0 counts as 30 s), so
-// the lock outlives a holder that uses its whole refresh deadline, and a
-// holder that dies frees it by itself. unlock deletes the key only if it
-// still holds this holder's id; it is safe to call more than once.
+// The lock is a key set with NX and a random holder id, with a short TTL:
+// LockTTL, or less for a lease so short that the key outlives it anyway
+// (lease + 1 s + lease/10). While the lock is held, a goroutine renews the
+// TTL every third of it, until unlock or until lease has passed (lease <= 0
+// counts as 30 s): a live holder keeps the lock for as long as it said it
+// might need it, and one that dies frees it within LockTTL. A renewal that
+// finds the key gone or taken stops renewing; Save's expiry check then keeps
+// the holder from writing an older token over its successor's.
+//
+// unlock stops the renewal, waits for it to end (at most a third of the TTL),
+// and deletes the key only if it still holds this holder's id; it is safe to
+// call more than once.
 //
 // A Redis error ends Lock at once with that error, without retrying: the
 // caller decides what to do without a token store, rather than waiting out
 // the client's retries.
 func (s *Store) Lock(ctx context.Context, lease time.Duration) (unlock func(), err error) {
+	if lease <= 0 {
+		lease = defaultLease
+	}
 	ttl := leaseTTL(lease)
 	wait := redislock.ExponentialBackoff(16*time.Millisecond, 250*time.Millisecond)
 	for {
@@ -229,7 +250,7 @@ func (s *Store) Lock(ctx context.Context, lease time.Duration) (unlock func(), e
 		l, err := s.locks.Obtain(ctx, s.lockKey, ttl, nil)
 		switch {
 		case err == nil:
-			return releaser(l, ttl), nil
+			return hold(l, ttl, time.Now().Add(lease)), nil
 		case ctx.Err() != nil:
 			return nil, fmt.Errorf("redisstore: waiting for the lock: %w", context.Cause(ctx))
 		case !errors.Is(err, redislock.ErrNotObtained):
@@ -245,27 +266,62 @@ func (s *Store) Lock(ctx context.Context, lease time.Duration) (unlock func(), e
 	}
 }
 
-// leaseTTL is the lock key's TTL for a refresh that may take lease.
+// leaseTTL is the lock key's TTL for a holder that may need lease: LockTTL,
+// or lease + 1 s + lease/10 when that is shorter, so that a short lease
+// needs no renewal.
 func leaseTTL(lease time.Duration) time.Duration {
-	if lease <= 0 {
-		lease = 30 * time.Second
-	}
-	return lease + time.Second + lease/10
+	return min(LockTTL, lease+time.Second+lease/10)
 }
 
-// releaser returns the unlock function for l. Releasing is bounded by the
-// lease: past it the key has expired anyway.
-func releaser(l *redislock.Lock, ttl time.Duration) func() {
+// hold renews l's TTL in the background until the returned unlock is called
+// or until is reached, and returns unlock. Releasing waits for the renewal
+// to end and is bounded by the TTL: past it the key has expired anyway.
+func hold(l *redislock.Lock, ttl time.Duration, until time.Time) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go renew(ctx, l, ttl, until, done)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), min(ttl, 5*time.Second))
-			defer cancel()
-			// ErrLockNotHeld means the lease ran out and maybe another
+			cancel()
+			<-done
+			rctx, rcancel := context.WithTimeout(context.Background(), ttl)
+			defer rcancel()
+			// ErrLockNotHeld means the TTL ran out and maybe another
 			// process holds the lock now; there is nothing to undo. Any
 			// other error leaves the key to expire.
-			_ = l.Release(ctx)
+			_ = l.Release(rctx)
 		})
+	}
+}
+
+// renew extends l's TTL to ttl every third of ttl, each attempt bounded by
+// that third, until ctx ends, until is reached, or the lock is found lost;
+// then it closes done. The last renewal comes at most a third of ttl before
+// until, so the key outlives until by two thirds of ttl at least, as long as
+// Redis answers.
+func renew(ctx context.Context, l *redislock.Lock, ttl time.Duration, until time.Time, done chan<- struct{}) {
+	defer close(done)
+	every := ttl / 3
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			if !now.Before(until) {
+				return
+			}
+		}
+		rctx, cancel := context.WithTimeout(ctx, every)
+		err := l.Refresh(rctx, ttl, nil)
+		cancel()
+		if errors.Is(err, redislock.ErrNotObtained) {
+			return // expired or taken over: nothing left to renew
+		}
+		// Any other error (Redis unreachable for a moment): try again at
+		// the next tick, while the key may still live.
 	}
 }
 
