@@ -11,7 +11,7 @@ import (
 
 // How long the refused fleets run: REFUSED_FOR overrides it (a Go
 // duration), e.g. REFUSED_FOR=12m to see a whole budget window go by.
-var refusedFor = envDuration("REFUSED_FOR", 2*time.Minute)
+var refusedFor = envDuration("REFUSED_FOR", 45*time.Second)
 
 // TestRefusedFleetSharesOneBudget runs, side by side for the same time, 8
 // processes sharing one Redis store and 1 process alone, each group with a
