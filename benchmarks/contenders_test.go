@@ -25,6 +25,34 @@ type setup struct {
 	inner     http.RoundTripper // makes the API requests; nil means zoho
 	seed      seed              // the token to start from
 	apiDomain string            // the seed's api_domain; "" means the fake's
+	ledger    *ledgerClock      // if not nil, a store's ledger calls are timed into it
+}
+
+// ledgerClock records the longest wall time a store's TakeCall took: the
+// ledger write a Source makes before every token call.
+type ledgerClock struct{ longest atomic.Int64 }
+
+func (c *ledgerClock) record(d time.Duration) {
+	for {
+		old := c.longest.Load()
+		if int64(d) <= old || c.longest.CompareAndSwap(old, int64(d)) {
+			return
+		}
+	}
+}
+
+// timedFileStore is a FileStore whose TakeCall is timed; everything else is
+// the FileStore's own.
+type timedFileStore struct {
+	*zohoauth.FileStore
+	clock *ledgerClock
+}
+
+func (s timedFileStore) TakeCall(ctx context.Context, now, at time.Time, limit int, window time.Duration) (bool, []time.Time, error) {
+	start := time.Now()
+	ok, calls, err := s.FileStore.TakeCall(ctx, now, at, limit, window)
+	s.clock.record(time.Since(start))
+	return ok, calls, err
 }
 
 func (s setup) base() http.RoundTripper {
@@ -73,7 +101,11 @@ var (
 		if err != nil {
 			panic(err)
 		}
-		rt, stop := newZohoauth(s, zohoauth.WithStore(zohoauth.NewFileStore(filepath.Join(dir, "token.json"))))
+		var store zohoauth.Store = zohoauth.NewFileStore(filepath.Join(dir, "token.json"))
+		if s.ledger != nil {
+			store = timedFileStore{store.(*zohoauth.FileStore), s.ledger}
+		}
+		rt, stop := newZohoauth(s, zohoauth.WithStore(store))
 		return rt, func() {
 			stop()
 			os.RemoveAll(dir)

@@ -72,11 +72,15 @@ func TestFakeAPIChecksTokens(t *testing.T) {
 
 func TestStormSmall(t *testing.T) {
 	for _, c := range append([]contender{zohoauthFileC}, competitors...) {
-		o, callDelay := runStorm(c, 200, 50*time.Millisecond)
+		o, st := runStorm(c, 200, 50*time.Millisecond)
 		// Measured from the release of the requests: after it, and long
 		// before the test's requests are done.
-		if callDelay <= 0 || callDelay > time.Second {
-			t.Errorf("%s: the token call reached the endpoint %v after the requests started", c.name, callDelay)
+		if st.callDelay <= 0 || st.callDelay > time.Second {
+			t.Errorf("%s: the token call reached the endpoint %v after the requests started", c.name, st.callDelay)
+		}
+		if timed := c.name == "zohoauth-file"; timed != (st.ledger > 0) || st.ledger > st.callDelay {
+			t.Errorf("%s: ledger write timed at %v, token call at %v; want a time only with a FileStore, before the call",
+				c.name, st.ledger, st.callDelay)
 		}
 		if o.tokenCalls != 1 || o.failed != 0 {
 			t.Errorf("%s: %d token calls, %d failed; want 1 and 0", c.name, o.tokenCalls, o.failed)
