@@ -3,6 +3,7 @@ package benchmarks
 import (
 	"fmt"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -223,6 +224,11 @@ func BenchmarkStorm(b *testing.B) {
 			for b.Loop() {
 				for j := range cs {
 					i := (j + round) % len(cs)
+					// Every run starts from a collected heap: otherwise
+					// whether a GC cycle falls into a run's wake-up
+					// depends on what the contender before it left
+					// behind, which moved p99s by 10 ms (README.md).
+					runtime.GC()
 					w0, ok0 := runQueueWait()
 					o, st := runStorm(cs[i], n, delay)
 					w1, ok1 := runQueueWait()
