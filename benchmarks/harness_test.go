@@ -214,9 +214,8 @@ func TestFleetSmall(t *testing.T) {
 func TestRunQueueWaitSeesContention(t *testing.T) {
 	before, ok := runQueueWait()
 	if !ok {
-		if runtime.GOOS == "linux" {
-			t.Fatal("no schedstat figures on Linux")
-		}
+		// Linux without schedstat (CONFIG_SCHED_INFO), or another system:
+		// the storm then reports no os-wait-ms.
 		t.Skip("the kernel reports no run-queue wait")
 	}
 	const spin = 100 * time.Millisecond
