@@ -36,6 +36,7 @@ type fakeZoho struct {
 	lifetime int           // expires_in of minted tokens, seconds; 0 means 3600
 
 	tokenCalls atomic.Int64
+	firstCall  atomic.Int64 // when the first token call arrived, Unix nanoseconds
 	apiCalls   atomic.Int64
 	seq        atomic.Int64
 
@@ -94,6 +95,7 @@ func (f *fakeZoho) RoundTrip(req *http.Request) (*http.Response, error) {
 
 func (f *fakeZoho) token(req *http.Request) (*http.Response, error) {
 	f.tokenCalls.Add(1)
+	f.firstCall.CompareAndSwap(0, time.Now().UnixNano())
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
 		req.Body.Close()

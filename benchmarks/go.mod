@@ -8,6 +8,7 @@ require (
 	github.com/go-zoho/zohoauth/redisstore v0.1.0
 	github.com/redis/go-redis/v9 v9.22.0
 	go.uber.org/goleak v1.3.0
+	golang.org/x/exp v0.0.0-20261113113407-e3970619a1a4
 	golang.org/x/oauth2 v0.38.0
 )
 

@@ -3,6 +3,8 @@ package benchmarks
 import (
 	"errors"
 	"net/http"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 )
@@ -69,8 +71,17 @@ func TestFakeAPIChecksTokens(t *testing.T) {
 }
 
 func TestStormSmall(t *testing.T) {
-	for _, c := range competitors {
-		o := runStorm(c, 200, 50*time.Millisecond)
+	for _, c := range append([]contender{zohoauthFileC}, competitors...) {
+		o, st := runStorm(c, 200, 50*time.Millisecond)
+		// Measured from the release of the requests: after it, and long
+		// before the test's requests are done.
+		if st.callDelay <= 0 || st.callDelay > time.Second {
+			t.Errorf("%s: the token call reached the endpoint %v after the requests started", c.name, st.callDelay)
+		}
+		if timed := c.name == "zohoauth-file"; timed != (st.ledger > 0) || st.ledger > st.callDelay {
+			t.Errorf("%s: ledger write timed at %v, token call at %v; want a time only with a FileStore, before the call",
+				c.name, st.ledger, st.callDelay)
+		}
 		if o.tokenCalls != 1 || o.failed != 0 {
 			t.Errorf("%s: %d token calls, %d failed; want 1 and 0", c.name, o.tokenCalls, o.failed)
 		}
@@ -79,18 +90,55 @@ func TestStormSmall(t *testing.T) {
 
 func TestNearExpirySmall(t *testing.T) {
 	const delay = 150 * time.Millisecond
-	z := runNearExpiry(zohoauthC, 100*time.Millisecond, delay, 300)
-	if z.tokenCalls != 1 || z.failed != 0 {
-		t.Errorf("zohoauth: %d token calls, %d failed; want 1 and 0", z.tokenCalls, z.failed)
+	for _, nc := range []nearCase{
+		{"usable=100ms", func(c contender) time.Duration { return c.margin + 100*time.Millisecond }, delay},
+		{"left=5s", nearCases[1].left, delay},
+	} {
+		t.Run(nc.name, func(t *testing.T) {
+			z := measureNearExpiry(zohoauthC, nc, 300)
+			if z.tokenCalls != 1 || z.failed != 0 {
+				t.Errorf("zohoauth: %d token calls, %d failed; want 1 and 0", z.tokenCalls, z.failed)
+			}
+			if worst := quantile(z.lat, 1); worst >= delay {
+				t.Errorf("zohoauth: a request waited %v, as long as the refresh", worst)
+			}
+			// The scenario must cross the point where x/oauth2 refreshes,
+			// and count the requests that wait for it, or it measures
+			// nothing.
+			o := measureNearExpiry(oauth2C, nc, 300)
+			if worst := quantile(o.lat, 1); worst < delay/2 {
+				t.Errorf("oauth2: worst request took %v; the scenario did not reach its refresh", worst)
+			}
+			if len(o.delays) < 10 {
+				t.Errorf("oauth2: %d requests counted as delayed; a %v refresh at one request a millisecond delays dozens",
+					len(o.delays), delay)
+			}
+		})
 	}
-	if worst := quantile(z.lat, 1); worst >= delay {
-		t.Errorf("zohoauth: a request waited %v, as long as the refresh", worst)
-	}
-	// The scenario must cross the point where x/oauth2 refreshes, or it
-	// measures nothing.
-	o := runNearExpiry(oauth2C, 100*time.Millisecond, delay, 300)
-	if worst := quantile(o.lat, 1); worst < delay/2 {
-		t.Errorf("oauth2: worst request took %v; the scenario did not reach its refresh", worst)
+}
+
+// TestContenderMargins checks each contender's margin: with a token endpoint
+// that always fails, a token expiring just after the margin is still sent,
+// and one expiring just before it is not.
+func TestContenderMargins(t *testing.T) {
+	const slack = 300 * time.Millisecond
+	for _, c := range competitors {
+		t.Run(c.name, func(t *testing.T) {
+			for _, tc := range []struct {
+				left   time.Duration
+				wantOK bool
+			}{{c.margin + slack, true}, {c.margin - slack, false}} {
+				f := newFakeZoho()
+				f.status = http.StatusServiceUnavailable
+				rt, stop := c.build(setup{zoho: f, seed: f.seedToken(time.Now().Add(tc.left))})
+				status, err := do(rt, newRequest(""))
+				stop()
+				if ok := err == nil && status == http.StatusOK; ok != tc.wantOK {
+					t.Errorf("token expiring in %v: status %d, error %v; want the seed token sent: %v",
+						tc.left, status, err, tc.wantOK)
+				}
+			}
+		})
 	}
 }
 
@@ -158,5 +206,36 @@ func TestFleetSmall(t *testing.T) {
 				t.Errorf("%+v; want one call per expiry and no failed request", r)
 			}
 		})
+	}
+}
+
+// TestRunQueueWaitSeesContention: more busy threads than CPUs must show up
+// as time spent waiting for a CPU.
+func TestRunQueueWaitSeesContention(t *testing.T) {
+	before, ok := runQueueWait()
+	if !ok {
+		// Linux without schedstat (CONFIG_SCHED_INFO), or another system:
+		// the storm then reports no os-wait-ms.
+		t.Skip("the kernel reports no run-queue wait")
+	}
+	const spin = 100 * time.Millisecond
+	threads := 2 * runtime.NumCPU()
+	prev := runtime.GOMAXPROCS(threads)
+	defer runtime.GOMAXPROCS(prev)
+	var wg sync.WaitGroup
+	for range threads {
+		wg.Go(func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			for end := time.Now().Add(spin); time.Now().Before(end); {
+			}
+		})
+	}
+	wg.Wait()
+	after, _ := runQueueWait()
+	// threads busy threads on half as many CPUs: each waits about half of
+	// spin; a tenth of that is a safe floor.
+	if waited := after - before; waited < spin/10 {
+		t.Errorf("run-queue wait grew by %v while %d threads spun for %v on %d CPUs", waited, threads, spin, runtime.NumCPU())
 	}
 }

@@ -44,6 +44,10 @@ BenchmarkLoopback/serial-2 1 5 ns/op 0.99 x-floor
 BenchmarkLoopback/serial-2 1 5 ns/op 1.02 x-floor
 BenchmarkLoopback/parallel-2 1 5 ns/op 1.01 x-floor
 BenchmarkLoopback/parallel-2 1 5 ns/op 1.03 x-floor
+BenchmarkNearExpiry/left=5s/zohoauth-2 1 5 ns/op 0 delayed-reqs 1 token-calls
+BenchmarkNearExpiry/left=5s/zohoauth-2 1 5 ns/op 2 delayed-reqs 1 token-calls
+BenchmarkNearExpiry/left=5s/zohoauth-2 1 5 ns/op 0 delayed-reqs 1 token-calls
+BenchmarkNearExpiry/usable=500ms/zohoauth-2 1 5 ns/op 3 delayed-reqs 1 token-calls
 `
 	r := results{}
 	r.read(strings.NewReader(in))
@@ -52,17 +56,19 @@ BenchmarkLoopback/parallel-2 1 5 ns/op 1.03 x-floor
 		got[row.scenario] = row.verdict
 	}
 	for scenario, want := range map[string]string{
-		"1. hot path, serial":             "pass",
-		"1. hot path, parallel":           "miss", // too slow
-		"1. hot path, parallel64":         "miss", // too many allocations
-		"6. revoked token":                "pass",
-		"3. storm, 1000 goroutines":       "pass",
-		"3. storm, 10000 goroutines":      "miss",
-		"2. loopback, serial":             "pass",
-		"2. loopback, parallel":           "miss",
-		"2. loopback, parallel64":         "no data",
-		"7. fleet of 8, redis":            "no data",
-		"5. failing endpoint, 20 waiters": "no data",
+		"1. hot path, serial":        "pass",
+		"1. hot path, parallel":      "miss", // too slow
+		"1. hot path, parallel64":    "miss", // too many allocations
+		"6. revoked token":           "pass",
+		"3. storm, 1000 goroutines":  "pass",
+		"3. storm, 10000 goroutines": "miss",
+		"2. loopback, serial":        "pass",
+		"2. loopback, parallel":      "miss",
+		"2. loopback, parallel64":    "no data",
+		"7. fleet of 8, redis":       "no data",
+		"4. near expiry, service starts with 5 s left, endpoint 200 ms": "pass",
+		"4. near expiry, token usable 500 ms more, endpoint 300 ms":     "miss",
+		"5. failing endpoint, 20 waiters":                               "no data",
 	} {
 		if got[scenario] != want {
 			t.Errorf("%s: %q, want %q", scenario, got[scenario], want)
