@@ -388,7 +388,7 @@ func (s *FileStore) Save(ctx context.Context, tok *Token) error {
 			return err
 		}
 	}
-	replaced, err := replaceFile(ctx, s.path, data)
+	replaced, err := replaceFile(ctx, s.path, data, true)
 	switch {
 	case err == nil:
 		s.removeStaleTemps(dir, time.Now())
@@ -409,7 +409,11 @@ func (s *FileStore) Save(ctx context.Context, tok *Token) error {
 // or the new, never a torn file. replaced reports whether the new content
 // is in place, which it is when only the folder's flush failed. Errors are
 // *stepError, except ctx's, returned as it is.
-func replaceFile(ctx context.Context, path string, data []byte) (replaced bool, err error) {
+//
+// Without durable the fsyncs are left out: a crash still leaves the old
+// content or the new, but a power failure may lose the new or leave an empty
+// file, which only a file that may be lost can afford.
+func replaceFile(ctx context.Context, path string, data []byte, durable bool) (replaced bool, err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
@@ -425,8 +429,10 @@ func replaceFile(ctx context.Context, path string, data []byte) (replaced bool, 
 	if _, err := tmp.Write(data); err != nil {
 		return false, &stepError{"cannot write the temporary file", err}
 	}
-	if err := tmp.Sync(); err != nil {
-		return false, &stepError{"cannot flush the temporary file to disk", err}
+	if durable {
+		if err := tmp.Sync(); err != nil {
+			return false, &stepError{"cannot flush the temporary file to disk", err}
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return false, &stepError{"cannot close the temporary file", err}
@@ -438,6 +444,9 @@ func replaceFile(ctx context.Context, path string, data []byte) (replaced bool, 
 		return false, &stepError{"cannot move the temporary file into place", err}
 	}
 	committed = true
+	if !durable {
+		return true, nil
+	}
 	return true, syncDir(dir)
 }
 

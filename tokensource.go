@@ -237,8 +237,12 @@ func (s *Source) wait(ctx context.Context, forced bool) (*Token, error) {
 		if f == nil {
 			return tok, err
 		}
+		wake := f.ready
+		if again {
+			wake = f.done
+		}
 		select {
-		case <-f.done:
+		case <-wake:
 		case <-ctx.Done():
 			return nil, context.Cause(ctx)
 		}
