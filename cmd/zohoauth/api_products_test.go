@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -61,3 +63,36 @@ func TestAPIOtherProducts(t *testing.T) {
 		}
 	}
 }
+
+// Runs of the command share Zoho's budget through the ledger beside the
+// token file: 15 quick runs of api against an API that refuses every token
+// (a wrong data center, say) make a few token calls, not 15.
+func TestAPIRunsShareTheBudget(t *testing.T) {
+	f := newFixture(t, zohotest.Options{})
+	fake := f.srv.Transport()
+	f.transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if strings.HasPrefix(r.URL.Host, "accounts.") {
+			return fake.RoundTrip(r)
+		}
+		return &http.Response{StatusCode: 401, Header: http.Header{}, Request: r,
+			Body: io.NopCloser(strings.NewReader(`{"code":"INVALID_TOKEN","details":{},"message":"invalid oauth token","status":"error"}`))}, nil
+	})
+	code := f.srv.NewGrantCode("eu")
+	f.addSecret(code, "grant code")
+	if status, _, stderr := f.zoho("exchange", "-dc", "eu", "-code", code); status != exitOK {
+		t.Fatalf("exchange: %d %s", status, stderr)
+	}
+	for i := range 15 {
+		if status, _, _ := f.zoho("api", "GET", "/crm/v8/Leads?fields=Last_Name"); status != exitHTTP && status != exitTransient {
+			t.Fatalf("run %d: status %d, want the API's 401 (4) or a held-back refresh (3)", i, status)
+		}
+	}
+	if n := f.calls("refresh_token"); n > 3 {
+		t.Errorf("15 runs made %d token calls; the shared streak of refused tokens should hold them back after 3", n)
+	}
+	t.Logf("15 runs against an API refusing every token: %d token calls", f.calls("refresh_token"))
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
