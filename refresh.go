@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 )
 
@@ -16,24 +15,11 @@ import (
 // lockLeaseExtra is added to the refresh timeout for a store lock's lease.
 const lockLeaseExtra = 10 * time.Second
 
-// flight is one shared refresh. Its callers wait for ready, its result;
-// done closes once the flight has ended altogether (store unlocked, ledger
-// saved), which a forced refresh waits for before it starts its own.
 type flight struct {
-	ready  chan struct{}
 	done   chan struct{}
-	once   sync.Once
 	forced bool
 	tok    *Token
 	err    error
-}
-
-// publish sets the flight's result and releases its callers, once.
-func (f *flight) publish(tok *Token, err error) {
-	f.once.Do(func() {
-		f.tok, f.err = tok, err
-		close(f.ready)
-	})
 }
 
 // reason is why a refresh runs.
@@ -56,17 +42,16 @@ type refreshJob struct {
 	reason   reason
 	rejected string // the access token the API refused, for reasonRejected
 	start    time.Time
-	flight   *flight
 }
 
 // startFlight starts the shared refresh. s.mu must be held. The refresh
 // keeps the values of the ctx that started it but not its cancellation; it
 // has its own deadline and ends early only on Close.
 func (s *Source) startFlight(ctx context.Context, forced bool) *flight {
-	f := &flight{ready: make(chan struct{}), done: make(chan struct{}), forced: forced}
+	f := &flight{done: make(chan struct{}), forced: forced}
 	s.flight = f
 	s.inflight.Store(true)
-	job := refreshJob{reason: reasonExpired, start: time.Now(), flight: f}
+	job := refreshJob{reason: reasonExpired, start: time.Now()}
 	snap := s.cur.Load()
 	switch st := snap.state(job.start); {
 	case forced:
@@ -90,8 +75,8 @@ func (s *Source) fly(ctx context.Context, f *flight, job refreshJob) {
 	tok, err := s.obtain(rctx, job)
 	stop()
 	cancel()
-	f.publish(tok, err) // unless mintAndSave did, as soon as it could
 	s.mu.Lock()
+	f.tok, f.err = tok, err
 	s.flight = nil
 	s.inflight.Store(false)
 	s.mu.Unlock()
@@ -264,13 +249,8 @@ func (s *Source) mintAndSave(ctx context.Context, job refreshJob, c consultation
 	if err != nil {
 		return nil, s.fail(err, job)
 	}
-	s.succeed(tok, true)
-	if job.reason != reasonForced {
-		// The callers have their token; the writes to the store (the
-		// token, then the ledger) need not keep them waiting.
-		job.flight.publish(tok, nil)
-	}
 	saveErr := s.save(ctx, tok, c.unread)
+	s.succeed(tok, true)
 	s.log.Info("zohoauth: refresh succeeded", "reason", job.reason, "expiry", tok.Expiry, "took", time.Since(job.start))
 	if s.onRefresh != nil {
 		if err := s.onRefresh(ctx, tok); err != nil {

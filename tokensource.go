@@ -237,12 +237,8 @@ func (s *Source) wait(ctx context.Context, forced bool) (*Token, error) {
 		if f == nil {
 			return tok, err
 		}
-		wake := f.ready
-		if again {
-			wake = f.done
-		}
 		select {
-		case <-wake:
+		case <-f.done:
 		case <-ctx.Done():
 			return nil, context.Cause(ctx)
 		}
