@@ -3,6 +3,7 @@ package zohoauth_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -353,4 +354,111 @@ func TestAuthorizesAgreesWithRoundTrip(t *testing.T) {
 	if (&zohoauth.Transport{}).Authorizes(&url.URL{Scheme: "https", Host: "www.zohoapis.eu"}, nil) {
 		t.Error("Authorizes without a token said yes")
 	}
+}
+
+// FuzzHostDecision sends a request for any URL through a Transport holding
+// an EU token, with at most one AllowedHosts entry, and holds the decision
+// to the test's own model: the header goes out only over https (or http to
+// loopback), without user info, to a host whose ASCII form is a host of the
+// token's data center on the default port, or the entry's host on the
+// entry's port. It also goes out to every host of the model.
+func FuzzHostDecision(f *testing.F) {
+	for _, u := range []string{
+		"https://www.zohoapis.eu/crm/v8/Leads", "https://Desk.Zoho.EU./api/v1/tickets", "https://mail.zoho.eu:443/api",
+		"https://www.zohoapis.eu:8443/crm", "https://user:pw@www.zohoapis.eu/crm", "https://www.zohoapis.eu@evil.example/x",
+		"http://www.zohoapis.eu/crm", "https://www.zoho.eu/", "https://accounts.zoho.eu/oauth/v2/token",
+		"https://a.b.zohoapis.eu/crm", "https://www.zohoapis.eu.evil.example/x", "https://www.zohoap%C4%B0s.eu/x",
+		"https://www\uff0ezohoapis\uff0eeu/x", "https://www.z\u043ehoapis.eu/x", "https://www.xn--zohoaps-4ya.eu/x",
+		"https://desk.zoho.com/api", "http://127.0.0.1:9/x", "http://[::1]:9/x", "https://proxy.example.com:8443/x",
+		"https:www.zohoapis.eu/crm", "https://evil.zohoapis.eu/x",
+	} {
+		for _, entry := range []string{"", "proxy.example.com", "proxy.example.com:8443", "127.0.0.1:9", "DESK.ZOHO.COM.",
+			"www.zohoap\u0130s.eu", "[::1]"} {
+			f.Add(u, entry)
+		}
+	}
+	model := map[string]bool{}
+	for _, h := range allowedHosts("eu") {
+		model[h] = true
+	}
+	f.Fuzz(func(t *testing.T, rawURL, entry string) {
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			return
+		}
+		tok := tokenOf("eu")
+		tr := &zohoauth.Transport{Source: staticSource{tok: tok}}
+		if entry != "" {
+			tr.AllowedHosts = []string{entry}
+		}
+		var got string
+		tr.Base = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			got = r.Header.Get("Authorization")
+			return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
+		})
+		req := &http.Request{Method: "GET", URL: u, Header: http.Header{}}
+		if _, err := tr.RoundTrip(req); err != nil && strings.Contains(err.Error(), tok.AccessToken) {
+			t.Fatalf("%q: the error shows the token", rawURL)
+		}
+		if req.Header.Get("Authorization") != "" {
+			t.Fatalf("%q: the caller's request was changed", rawURL)
+		}
+		h, ascii := modelHost(u.Hostname())
+		port := u.Port()
+		plain := u.User == nil && u.Opaque == "" && ascii
+		zohoOK := plain && u.Scheme == "https" && (port == "" || port == "443") &&
+			(model[h] || isOneLabelUnder(h, "zohoapis.eu"))
+		if got == "" {
+			if zohoOK && entry == "" {
+				t.Fatalf("%q: a host of the token's data center got no token", rawURL)
+			}
+			return
+		}
+		if got != "Zoho-oauthtoken "+tok.AccessToken {
+			t.Fatalf("%q: Authorization is not the token's header", rawURL)
+		}
+		if !zohoOK && !(plain && entryAllows(entry, u.Scheme, h, port)) {
+			t.Fatalf("%q (AllowedHosts %q): the token went to a host outside the allowlist", rawURL, entry)
+		}
+	})
+}
+
+// modelHost is the test's canonical form of a host: one trailing dot
+// removed, lower case, and whether it is all printable ASCII. The check
+// comes first: strings.ToLower turns U+0130 into an ASCII i.
+func modelHost(host string) (string, bool) {
+	host = strings.TrimSuffix(host, ".")
+	for i := 0; i < len(host); i++ {
+		if host[i] <= ' ' || host[i] >= 0x7f {
+			return host, false
+		}
+	}
+	return strings.ToLower(host), host != ""
+}
+
+// isOneLabelUnder reports whether host is one non-empty label under domain.
+func isOneLabelUnder(host, domain string) bool {
+	label, ok := strings.CutSuffix(host, "."+domain)
+	return ok && label != "" && !strings.Contains(label, ".")
+}
+
+// entryAllows is the test's reading of one AllowedHosts entry: its host,
+// and its port if it names one (443 and 80 also match the scheme's default
+// port); over https, or http to a loopback host.
+func entryAllows(entry, scheme, host, port string) bool {
+	eh, ep := entry, ""
+	if h, p, err := net.SplitHostPort(entry); err == nil {
+		eh, ep = h, p
+	}
+	eh, ok := modelHost(eh)
+	if !ok || eh != host {
+		return false
+	}
+	ip := net.ParseIP(host)
+	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+	if scheme != "https" && !(scheme == "http" && loopback) {
+		return false
+	}
+	def := (scheme == "https" && port == "443") || (scheme == "http" && port == "80")
+	return ep == "" || ep == port || ((port == "" || def) && (ep == "443" || ep == "80"))
 }
