@@ -55,11 +55,6 @@ func tokenOf(location string) *zohoauth.Token {
 // asked for a token.
 func sentToken(t *testing.T, tr *zohoauth.Transport, rawURL string) (sent, asked bool) {
 	t.Helper()
-	var got string
-	tr.Base = roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		got = r.Header.Get("Authorization")
-		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
-	})
 	counter := &countingSource{TokenSource: tr.Source}
 	tr.Source = counter
 	defer func() { tr.Source = counter.TokenSource }()
@@ -67,10 +62,23 @@ func sentToken(t *testing.T, tr *zohoauth.Transport, rawURL string) (sent, asked
 	if err != nil {
 		t.Fatalf("%q: %v", rawURL, err)
 	}
-	if _, err := tr.RoundTrip(&http.Request{Method: "GET", URL: u, Header: http.Header{}}); err != nil {
+	got, err := authorizationSent(tr, &http.Request{Method: "GET", URL: u, Header: http.Header{}})
+	if err != nil {
 		t.Fatalf("%s: %v", rawURL, err)
 	}
 	return got != "", counter.n.Load() > 0
+}
+
+// authorizationSent sends req through tr to a base transport that answers
+// 200, and returns the Authorization header the base transport was given.
+func authorizationSent(tr *zohoauth.Transport, req *http.Request) (string, error) {
+	var got string
+	tr.Base = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		got = r.Header.Get("Authorization")
+		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
+	})
+	_, err := tr.RoundTrip(req)
+	return got, err
 }
 
 type countingSource struct {
@@ -81,6 +89,47 @@ type countingSource struct {
 func (c *countingSource) Token(ctx context.Context) (*zohoauth.Token, error) {
 	c.n.Add(1)
 	return c.TokenSource.Token(ctx)
+}
+
+// hostCases are requests for an EU token, and whether each carries it.
+var hostCases = []struct {
+	name, url string
+	want      bool
+}{
+	{"api domain", "https://www.zohoapis.eu/crm/v8/Leads", true},
+	{"upper case is the same host", "https://WWW.ZOHOAPIS.EU/crm/v8/Leads", true},
+	{"upper case product host", "https://Desk.Zoho.EU/api/v1/tickets", true},
+	{"trailing dot is the same host", "https://desk.zoho.eu./api/v1/tickets", true},
+	{"explicit default port", "https://mail.zoho.eu:443/api/accounts", true},
+	{"another port", "https://www.zohoapis.eu:8443/crm/v8/Leads", false},
+	{"user info", "https://user:pw@www.zohoapis.eu/crm/v8/Leads", false},
+	{"user info lookalike", "https://www.zohoapis.eu@evil.example/crm/v8/Leads", false},
+	{"plain http", "http://www.zohoapis.eu/crm/v8/Leads", false},
+	{"plain http product", "http://desk.zoho.eu/api/v1/tickets", false},
+	{"zoho web site", "https://www.zoho.eu/", false},
+	{"zoho help site", "https://help.zoho.eu/portal", false},
+	{"zoho accounts server", "https://accounts.zoho.eu/oauth/v2/token", false},
+	{"bare domain", "https://zoho.eu/", false},
+	{"bare api domain", "https://zohoapis.eu/crm/v8/Leads", false},
+	{"two labels under the api domain", "https://a.b.zohoapis.eu/crm", false},
+	{"unknown label under zoho", "https://evil.zoho.eu/api", false},
+	{"suffix trick", "https://www.zohoapis.eu.evil.example/x", false},
+	{"prefix trick", "https://evilzohoapis.eu/x", false},
+	{"dotted I (U+0130)", "https://www.zohoap%C4%B0s.eu/crm/v8/Leads", false},
+	{"dotted I in a product host", "https://desk.zoho.eu%C4%B0/api", false},
+	{"dotless i", "https://www.zohoap\u0131s.eu/x", false},
+	{"kelvin sign", "https://desk.zoho.eu/x?\u212a", true}, // only the host counts
+	{"kelvin sign in host", "https://www.zohoapis.e\u212a/x", false},
+	{"fullwidth dots", "https://www\uff0ezohoapis\uff0eeu/x", false},
+	{"ideographic full stop", "https://www.zohoapis\u3002eu/x", false},
+	{"cyrillic o", "https://www.z\u043ehoapis.eu/x", false},
+	{"cyrillic e", "https://desk.zoho.\u0435u/api", false},
+	{"punycode of a lookalike", "https://www.xn--zohoaps-4ya.eu/x", false},
+	{"punycode label", "https://xn--desk-9ya.zoho.eu/api", false},
+	{"another dc", "https://www.zohoapis.com/crm/v8/Leads", false},
+	{"another dc product", "https://desk.zoho.com/api/v1/tickets", false},
+	{"loopback not the api domain", "http://127.0.0.1:9/x", false},
+	{"foreign host", "https://example.org/x", false},
 }
 
 func TestHostDecisions(t *testing.T) {
@@ -104,46 +153,7 @@ func TestHostDecisions(t *testing.T) {
 	}
 
 	eu := &zohoauth.Transport{Source: staticSource{tok: tokenOf("eu")}}
-	cases := []struct {
-		name, url string
-		want      bool
-	}{
-		{"api domain", "https://www.zohoapis.eu/crm/v8/Leads", true},
-		{"upper case is the same host", "https://WWW.ZOHOAPIS.EU/crm/v8/Leads", true},
-		{"upper case product host", "https://Desk.Zoho.EU/api/v1/tickets", true},
-		{"trailing dot is the same host", "https://desk.zoho.eu./api/v1/tickets", true},
-		{"explicit default port", "https://mail.zoho.eu:443/api/accounts", true},
-		{"another port", "https://www.zohoapis.eu:8443/crm/v8/Leads", false},
-		{"user info", "https://user:pw@www.zohoapis.eu/crm/v8/Leads", false},
-		{"user info lookalike", "https://www.zohoapis.eu@evil.example/crm/v8/Leads", false},
-		{"plain http", "http://www.zohoapis.eu/crm/v8/Leads", false},
-		{"plain http product", "http://desk.zoho.eu/api/v1/tickets", false},
-		{"zoho web site", "https://www.zoho.eu/", false},
-		{"zoho help site", "https://help.zoho.eu/portal", false},
-		{"zoho accounts server", "https://accounts.zoho.eu/oauth/v2/token", false},
-		{"bare domain", "https://zoho.eu/", false},
-		{"bare api domain", "https://zohoapis.eu/crm/v8/Leads", false},
-		{"two labels under the api domain", "https://a.b.zohoapis.eu/crm", false},
-		{"unknown label under zoho", "https://evil.zoho.eu/api", false},
-		{"suffix trick", "https://www.zohoapis.eu.evil.example/x", false},
-		{"prefix trick", "https://evilzohoapis.eu/x", false},
-		{"dotted I (U+0130)", "https://www.zohoap%C4%B0s.eu/crm/v8/Leads", false},
-		{"dotted I in a product host", "https://desk.zoho.eu%C4%B0/api", false},
-		{"dotless i", "https://www.zohoap\u0131s.eu/x", false},
-		{"kelvin sign", "https://desk.zoho.eu/x?\u212a", true}, // only the host counts
-		{"kelvin sign in host", "https://www.zohoapis.e\u212a/x", false},
-		{"fullwidth dots", "https://www\uff0ezohoapis\uff0eeu/x", false},
-		{"ideographic full stop", "https://www.zohoapis\u3002eu/x", false},
-		{"cyrillic o", "https://www.z\u043ehoapis.eu/x", false},
-		{"cyrillic e", "https://desk.zoho.\u0435u/api", false},
-		{"punycode of a lookalike", "https://www.xn--zohoaps-4ya.eu/x", false},
-		{"punycode label", "https://xn--desk-9ya.zoho.eu/api", false},
-		{"another dc", "https://www.zohoapis.com/crm/v8/Leads", false},
-		{"another dc product", "https://desk.zoho.com/api/v1/tickets", false},
-		{"loopback not the api domain", "http://127.0.0.1:9/x", false},
-		{"foreign host", "https://example.org/x", false},
-	}
-	for _, c := range cases {
+	for _, c := range hostCases {
 		if sent, _ := sentToken(t, eu, c.url); sent != c.want {
 			t.Errorf("%s (%s): token sent = %v, want %v", c.name, c.url, sent, c.want)
 		}
@@ -363,15 +373,12 @@ func TestAuthorizesAgreesWithRoundTrip(t *testing.T) {
 // token's data center on the default port, or the entry's host on the
 // entry's port. It also goes out to every host of the model.
 func FuzzHostDecision(f *testing.F) {
-	for _, u := range []string{
-		"https://www.zohoapis.eu/crm/v8/Leads", "https://Desk.Zoho.EU./api/v1/tickets", "https://mail.zoho.eu:443/api",
-		"https://www.zohoapis.eu:8443/crm", "https://user:pw@www.zohoapis.eu/crm", "https://www.zohoapis.eu@evil.example/x",
-		"http://www.zohoapis.eu/crm", "https://www.zoho.eu/", "https://accounts.zoho.eu/oauth/v2/token",
-		"https://a.b.zohoapis.eu/crm", "https://www.zohoapis.eu.evil.example/x", "https://www.zohoap%C4%B0s.eu/x",
-		"https://www\uff0ezohoapis\uff0eeu/x", "https://www.z\u043ehoapis.eu/x", "https://www.xn--zohoaps-4ya.eu/x",
-		"https://desk.zoho.com/api", "http://127.0.0.1:9/x", "http://[::1]:9/x", "https://proxy.example.com:8443/x",
-		"https:www.zohoapis.eu/crm", "https://evil.zohoapis.eu/x",
-	} {
+	urls := []string{"http://[::1]:9/x", "https://proxy.example.com:8443/x", "https:www.zohoapis.eu/crm",
+		"https://evil.zohoapis.eu/x", "https://desk.zoho.com/api"}
+	for _, c := range hostCases {
+		urls = append(urls, c.url)
+	}
+	for _, u := range urls {
 		for _, entry := range []string{"", "proxy.example.com", "proxy.example.com:8443", "127.0.0.1:9", "DESK.ZOHO.COM.",
 			"www.zohoap\u0130s.eu", "[::1]"} {
 			f.Add(u, entry)
@@ -391,13 +398,9 @@ func FuzzHostDecision(f *testing.F) {
 		if entry != "" {
 			tr.AllowedHosts = []string{entry}
 		}
-		var got string
-		tr.Base = roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			got = r.Header.Get("Authorization")
-			return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
-		})
 		req := &http.Request{Method: "GET", URL: u, Header: http.Header{}}
-		if _, err := tr.RoundTrip(req); err != nil && strings.Contains(err.Error(), tok.AccessToken) {
+		got, err := authorizationSent(tr, req)
+		if err != nil && strings.Contains(err.Error(), tok.AccessToken) {
 			t.Fatalf("%q: the error shows the token", rawURL)
 		}
 		if req.Header.Get("Authorization") != "" {
